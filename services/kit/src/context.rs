@@ -1,0 +1,198 @@
+//! Per-request context: the request id (`x-request-id`) and the W3C trace context
+//! (`traceparent`), kept for the whole handler so errors and outgoing calls can carry them, plus
+//! one readable log line per request.
+
+use std::time::Instant;
+
+use axum::extract::Request;
+use axum::http::{HeaderMap, HeaderValue};
+use axum::middleware::Next;
+use axum::response::Response;
+use tracing::Instrument;
+use uuid::Uuid;
+
+pub const REQUEST_ID: &str = "x-request-id";
+pub const TRACEPARENT: &str = "traceparent";
+
+#[derive(Debug, Clone)]
+pub struct RequestContext {
+    pub request_id: String,
+    pub trace: Traceparent,
+}
+
+tokio::task_local! {
+    static CURRENT: RequestContext;
+}
+
+/// The context of the request being handled, if any.
+pub fn current() -> Option<RequestContext> {
+    CURRENT.try_with(Clone::clone).ok()
+}
+
+pub fn current_request_id() -> Option<String> {
+    CURRENT.try_with(|c| c.request_id.clone()).ok()
+}
+
+/// Runs `future` as part of `context` (for work a handler hands to another task).
+pub async fn scope<F: Future>(context: RequestContext, future: F) -> F::Output {
+    CURRENT.scope(context, future).await
+}
+
+/// A W3C trace context (`00-<trace-id>-<parent-id>-<flags>`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Traceparent {
+    pub trace_id: String,
+    pub parent_id: String,
+    pub flags: String,
+}
+
+impl Traceparent {
+    pub fn parse(value: &str) -> Option<Self> {
+        let mut parts = value.trim().split('-');
+        let (version, trace_id, parent_id, flags) =
+            (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+        let hex = |s: &str, len: usize| {
+            s.len() == len
+                && s.bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        };
+        let valid = hex(version, 2)
+            && version != "ff"
+            && hex(trace_id, 32)
+            && trace_id.bytes().any(|b| b != b'0')
+            && hex(parent_id, 16)
+            && parent_id.bytes().any(|b| b != b'0')
+            && hex(flags, 2)
+            && (version != "00" || parts.next().is_none());
+        valid.then(|| Traceparent {
+            trace_id: trace_id.to_owned(),
+            parent_id: parent_id.to_owned(),
+            flags: flags.to_owned(),
+        })
+    }
+
+    /// A new trace, sampled.
+    pub fn new_root() -> Self {
+        Traceparent {
+            trace_id: Uuid::new_v4().simple().to_string(),
+            parent_id: random_span_id(),
+            flags: String::from("01"),
+        }
+    }
+
+    /// The header value for an outgoing call made on behalf of this trace: same trace id, a
+    /// new span id for the call.
+    pub fn child(&self) -> Traceparent {
+        Traceparent {
+            trace_id: self.trace_id.clone(),
+            parent_id: random_span_id(),
+            flags: self.flags.clone(),
+        }
+    }
+
+    pub fn header_value(&self) -> String {
+        format!("00-{}-{}-{}", self.trace_id, self.parent_id, self.flags)
+    }
+}
+
+fn random_span_id() -> String {
+    let id = Uuid::new_v4().simple().to_string();
+    id[..16].to_owned()
+}
+
+fn valid_request_id(value: &HeaderValue) -> Option<String> {
+    let value = value.to_str().ok()?;
+    let ok = !value.is_empty()
+        && value.len() <= 128
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b));
+    ok.then(|| value.to_owned())
+}
+
+fn context_from(headers: &HeaderMap) -> RequestContext {
+    let request_id = headers
+        .get(REQUEST_ID)
+        .and_then(valid_request_id)
+        .unwrap_or_else(|| Uuid::new_v4().to_string());
+    let trace = headers
+        .get(TRACEPARENT)
+        .and_then(|v| v.to_str().ok())
+        .and_then(Traceparent::parse)
+        .unwrap_or_else(Traceparent::new_root);
+    RequestContext { request_id, trace }
+}
+
+/// Middleware: establishes the request context, echoes `x-request-id`, logs the outcome.
+pub async fn middleware(req: Request, next: Next) -> Response {
+    let context = context_from(req.headers());
+    let span = tracing::info_span!(
+        "request",
+        id = %context.request_id,
+        trace = %context.trace.trace_id,
+    );
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    let quiet = path == "/healthz" || path == "/readyz" || path == "/metrics";
+    let request_id = HeaderValue::from_str(&context.request_id).ok();
+    let started = Instant::now();
+
+    let mut response = CURRENT
+        .scope(context, next.run(req))
+        .instrument(span.clone())
+        .await;
+
+    if let Some(request_id) = request_id {
+        response.headers_mut().insert(REQUEST_ID, request_id);
+    }
+    let status = response.status().as_u16();
+    let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+    span.in_scope(|| {
+        if status >= 500 {
+            tracing::error!("{method} {path} -> {status} in {elapsed_ms:.1} ms");
+        } else if quiet {
+            tracing::debug!("{method} {path} -> {status} in {elapsed_ms:.1} ms");
+        } else {
+            tracing::info!("{method} {path} -> {status} in {elapsed_ms:.1} ms");
+        }
+    });
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_and_continues_a_trace() {
+        let t =
+            Traceparent::parse("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01").unwrap();
+        assert_eq!(t.trace_id, "4bf92f3577b34da6a3ce929d0e0e4736");
+        let child = t.child();
+        assert_eq!(child.trace_id, t.trace_id);
+        assert_ne!(child.parent_id, t.parent_id);
+        assert_eq!(Traceparent::parse(&child.header_value()), Some(child));
+    }
+
+    #[test]
+    fn rejects_bad_traceparents() {
+        for bad in [
+            "",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7",
+            "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+            "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",
+            "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+        ] {
+            assert_eq!(Traceparent::parse(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn keeps_a_sane_request_id_and_replaces_others() {
+        let mut headers = HeaderMap::new();
+        headers.insert(REQUEST_ID, HeaderValue::from_static("abc-123"));
+        assert_eq!(context_from(&headers).request_id, "abc-123");
+        headers.insert(REQUEST_ID, HeaderValue::from_static("has space"));
+        assert_ne!(context_from(&headers).request_id, "has space");
+    }
+}

@@ -1,0 +1,265 @@
+//! One connection pool over SQLite (the embedded default) or PostgreSQL, chosen by the URL.
+//!
+//! Services write portable SQL (`$1` placeholders, `TEXT`/`BIGINT`/`DOUBLE PRECISION` columns,
+//! `ON CONFLICT`, `RETURNING`) so the same queries and migrations run on both backends.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::migrate::{Migration as SqlxMigration, MigrationType, Migrator};
+use sqlx::{AnyPool, Executor, SqlSafeStr, Transaction};
+use time::OffsetDateTime;
+use time::format_description::BorrowedFormatItem;
+use time::format_description::well_known::Rfc3339;
+use time::macros::format_description;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn of(url: &str) -> Result<Self, DbError> {
+        if url.starts_with("sqlite:") {
+            Ok(Backend::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Backend::Postgres)
+        } else {
+            Err(DbError::UnsupportedUrl(redact(url)))
+        }
+    }
+}
+
+/// A schema migration, embedded in the binary with `include_str!`.
+#[derive(Debug, Clone, Copy)]
+pub struct Migration {
+    pub version: i64,
+    pub description: &'static str,
+    pub sql: &'static str,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("unsupported database URL `{0}`: use sqlite://path/to/file.db or postgres://…")]
+    UnsupportedUrl(String),
+    #[error("cannot create the database directory {path}: {source}")]
+    CreateDir {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("cannot connect to {url}: {source}")]
+    Connect { url: String, source: sqlx::Error },
+    #[error("cannot migrate {url}: {source}")]
+    Migrate {
+        url: String,
+        source: sqlx::migrate::MigrateError,
+    },
+}
+
+/// A pool plus the backend it talks to.
+#[derive(Debug, Clone)]
+pub struct Db {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+impl Db {
+    /// Opens (creating if needed) the database at `url` and runs the migrations.
+    ///
+    /// SQLite runs in WAL mode with `synchronous=NORMAL`: a committed transaction survives the
+    /// process being killed (`kill -9`); only a power loss may take the last few.
+    pub async fn connect(url: &str, migrations: &[Migration]) -> Result<Db, DbError> {
+        install_default_drivers();
+        let backend = Backend::of(url)?;
+        let options = match backend {
+            Backend::Sqlite => {
+                if let Some(dir) = sqlite_file(url).and_then(|file| file.parent())
+                    && !dir.as_os_str().is_empty()
+                {
+                    std::fs::create_dir_all(dir).map_err(|source| DbError::CreateDir {
+                        path: dir.display().to_string(),
+                        source,
+                    })?;
+                }
+                AnyPoolOptions::new()
+                    .max_connections(8)
+                    .after_connect(|conn, _meta| {
+                        Box::pin(async move {
+                            conn.execute(
+                                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                                 PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;",
+                            )
+                            .await?;
+                            Ok(())
+                        })
+                    })
+            }
+            Backend::Postgres => AnyPoolOptions::new().max_connections(16),
+        };
+        let url_for_sqlx = match backend {
+            // Create the file on first start.
+            Backend::Sqlite if !url.contains("mode=") => {
+                let sep = if url.contains('?') { '&' } else { '?' };
+                format!("{url}{sep}mode=rwc")
+            }
+            _ => url.to_owned(),
+        };
+        let pool = options
+            .acquire_timeout(Duration::from_secs(10))
+            .connect(&url_for_sqlx)
+            .await
+            .map_err(|source| DbError::Connect {
+                url: redact(url),
+                source,
+            })?;
+        let migrator = Migrator::with_migrations(
+            migrations
+                .iter()
+                .map(|m| {
+                    SqlxMigration::new(
+                        m.version,
+                        m.description.into(),
+                        MigrationType::Simple,
+                        m.sql.into_sql_str(),
+                        false,
+                    )
+                })
+                .collect(),
+        );
+        migrator
+            .run(&pool)
+            .await
+            .map_err(|source| DbError::Migrate {
+                url: redact(url),
+                source,
+            })?;
+        Ok(Db { pool, backend })
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Starts a transaction that will write. On SQLite it takes the write lock up front
+    /// (`BEGIN IMMEDIATE`), so two writers queue on `busy_timeout` instead of one failing
+    /// with "database is locked" when it upgrades a read lock.
+    pub async fn begin_write(&self) -> Result<Transaction<'static, sqlx::Any>, sqlx::Error> {
+        match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.pool.begin().await,
+        }
+    }
+
+    /// Readiness: can we run a query right now?
+    pub async fn ping(&self) -> Result<(), sqlx::Error> {
+        self.pool.execute("SELECT 1").await.map(|_| ())
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Whether an error is a unique-constraint violation (on either backend).
+pub fn is_unique_violation(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Database(db) => db.is_unique_violation(),
+        _ => false,
+    }
+}
+
+fn sqlite_file(url: &str) -> Option<&Path> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next()?;
+    if path.is_empty() || path == ":memory:" {
+        None
+    } else {
+        Some(Path::new(path))
+    }
+}
+
+/// The URL without its password, for logs and errors.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let credentials = &url[scheme + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _password)) => {
+                    format!("{}{user}:***{}", &url[..scheme + 3], &url[at..])
+                }
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// Timestamps are stored as fixed-width RFC 3339 text in UTC with microseconds, so they sort as text.
+const STORED: &[BorrowedFormatItem<'static>] =
+    format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z");
+
+pub fn timestamp(at: OffsetDateTime) -> String {
+    at.to_offset(time::UtcOffset::UTC)
+        .format(STORED)
+        .expect("a UTC timestamp always formats")
+}
+
+pub fn parse_timestamp(text: &str) -> Result<OffsetDateTime, sqlx::Error> {
+    OffsetDateTime::parse(text, &Rfc3339).map_err(|error| sqlx::Error::Decode(Box::new(error)))
+}
+
+/// Now, as stored.
+pub fn now() -> OffsetDateTime {
+    let now = OffsetDateTime::now_utc();
+    now.replace_nanosecond(now.nanosecond() / 1_000 * 1_000)
+        .unwrap_or(now)
+}
+
+impl FromStr for Backend {
+    type Err = DbError;
+    fn from_str(url: &str) -> Result<Self, Self::Err> {
+        Backend::of(url)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_passwords_only() {
+        assert_eq!(
+            redact("postgres://app:secret@db:5432/x"),
+            "postgres://app:***@db:5432/x"
+        );
+        assert_eq!(redact("postgres://app@db/x"), "postgres://app@db/x");
+        assert_eq!(redact("sqlite://data/a.db"), "sqlite://data/a.db");
+    }
+
+    #[test]
+    fn finds_the_sqlite_file() {
+        assert_eq!(
+            sqlite_file("sqlite://data/a.db?mode=rwc"),
+            Some(Path::new("data/a.db"))
+        );
+        assert_eq!(sqlite_file("sqlite::memory:"), None);
+        assert!(Backend::of("mysql://x").is_err());
+    }
+
+    #[test]
+    fn timestamps_sort_as_text() {
+        let a = OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap();
+        let b = a + time::Duration::milliseconds(1);
+        assert!(timestamp(a) < timestamp(b));
+        assert_eq!(parse_timestamp(&timestamp(b)).unwrap(), b);
+    }
+}

@@ -1,0 +1,17 @@
+//! Plumbing shared by the nfip services and the gateway. No domain types live here: only the
+//! error format, extractors, request context, telemetry, serving, health and database access.
+
+pub mod context;
+pub mod db;
+pub mod extract;
+pub mod health;
+pub mod problem;
+pub mod serve;
+pub mod service;
+pub mod spec;
+pub mod telemetry;
+pub mod testing;
+
+pub use db::Db;
+pub use extract::{Json, Path, Query};
+pub use problem::{FieldError, PROBLEM_JSON, Problem, ProblemType};

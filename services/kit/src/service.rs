@@ -1,0 +1,152 @@
+//! Assembling a service: its API routes plus what every service serves — `/healthz`,
+//! `/readyz`, `/openapi.json`, Swagger UI at `/docs` — behind the same middleware.
+
+use std::any::Any;
+use std::sync::Arc;
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Extension, Router, middleware};
+use tower_http::catch_panic::CatchPanicLayer;
+use utoipa::openapi::tag::TagBuilder;
+use utoipa::openapi::{Content, OpenApi, Ref};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_swagger_ui::{Config, SwaggerUi, Url};
+
+use crate::db::Db;
+use crate::problem::{self, PROBLEM_JSON, Problem};
+use crate::{context, health, spec};
+
+/// Request bodies larger than this are refused with 413.
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+/// A service's complete OpenAPI document: its operations plus the health operations.
+pub fn openapi<S: Clone + Send + Sync + 'static>(api: OpenApiRouter<S>) -> OpenApi {
+    split(api).1
+}
+
+fn split<S: Clone + Send + Sync + 'static>(api: OpenApiRouter<S>) -> (Router<S>, OpenApi) {
+    let (router, mut openapi) = api.merge(health::routes()).split_for_parts();
+    declare_standard_problems(&mut openapi);
+    (router, openapi)
+}
+
+/// Every operation can fail in ways the framework, not the handler, decides: a 500, and for
+/// operations that take input, the 4xx answers of the extractors. Declares them where the
+/// handler did not, so the spec lists every status a client can see.
+fn declare_standard_problems(openapi: &mut OpenApi) {
+    let tags = openapi.tags.get_or_insert_with(Vec::new);
+    if !tags.iter().any(|tag| tag.name == "ops") {
+        tags.push(
+            TagBuilder::new()
+                .name("ops")
+                .description(Some(
+                    "Health of the process, for orchestrators and load balancers",
+                ))
+                .build(),
+        );
+    }
+    for item in openapi.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ];
+        for operation in operations.into_iter().flatten() {
+            let has_body = operation.request_body.is_some();
+            let has_parameters = operation
+                .parameters
+                .as_ref()
+                .is_some_and(|parameters| !parameters.is_empty());
+            let responses = &mut operation.responses.responses;
+            let mut declare = |status: &str, description: &str| {
+                responses.entry(status.to_owned()).or_insert_with(|| {
+                    utoipa::openapi::ResponseBuilder::new()
+                        .description(description)
+                        .content(
+                            PROBLEM_JSON,
+                            Content::new(Some(Ref::from_schema_name("Problem"))),
+                        )
+                        .build()
+                        .into()
+                });
+            };
+            if has_parameters {
+                declare("400", "A path or query parameter is invalid");
+            }
+            if has_body {
+                declare("400", "The body is not valid JSON");
+                declare("413", "The body is larger than 64 KiB");
+                declare("415", "The body is not sent as `application/json`");
+                declare(
+                    "422",
+                    "The body does not fit the schema, or a value in it is invalid",
+                );
+            }
+            declare(
+                "500",
+                "Internal error; the cause is logged under the request id",
+            );
+        }
+    }
+}
+
+/// The service's HTTP app, with its own spec in Swagger UI.
+pub fn app<S: Clone + Send + Sync + 'static>(api: OpenApiRouter<S>, state: S, db: Db) -> Router {
+    app_with_docs(api, state, db, Vec::new())
+}
+
+/// Like [`app`], with more specs listed in Swagger UI's selector (`(name, url)` pairs).
+pub fn app_with_docs<S: Clone + Send + Sync + 'static>(
+    api: OpenApiRouter<S>,
+    state: S,
+    db: Db,
+    more_specs: Vec<Url<'static>>,
+) -> Router {
+    let (router, openapi) = split(api);
+    let json: Arc<str> = spec::to_json(&openapi).into();
+    let title = openapi.info.title.clone();
+    let mut urls = vec![Url::with_primary(
+        Box::leak(title.into_boxed_str()),
+        "/openapi.json",
+        true,
+    )];
+    urls.extend(more_specs);
+    router
+        .with_state(state)
+        .route(
+            "/openapi.json",
+            get(move || {
+                let json = Arc::clone(&json);
+                async move {
+                    (
+                        [(
+                            header::CONTENT_TYPE,
+                            HeaderValue::from_static("application/json"),
+                        )],
+                        json.to_string(),
+                    )
+                }
+            }),
+        )
+        .merge(SwaggerUi::new("/docs").config(Config::new(urls)))
+        .fallback(problem::route_not_found)
+        .method_not_allowed_fallback(problem::method_not_allowed)
+        .layer(Extension(db))
+        .layer(CatchPanicLayer::custom(panic_problem))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(middleware::from_fn(context::middleware))
+}
+
+fn panic_problem(panic: Box<dyn Any + Send + 'static>) -> Response {
+    let message = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("(no message)");
+    Problem::internal(format!("handler panicked: {message}")).into_response()
+}

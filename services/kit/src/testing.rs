@@ -1,0 +1,176 @@
+//! Test support shared by every crate's tests: a fresh database on either backend, and an app
+//! served on `127.0.0.1:0`.
+//!
+//! PostgreSQL tests connect to `NFIP_TEST_POSTGRES_URL` (default
+//! `postgres://postgres@127.0.0.1:5432/test`) and create a database per test.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use axum::Router;
+use sqlx::{Connection, Executor};
+use tokio::net::TcpListener;
+use uuid::Uuid;
+
+use crate::db::Backend;
+
+pub const POSTGRES_ENV: &str = "NFIP_TEST_POSTGRES_URL";
+pub const DEFAULT_POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/test";
+
+/// An empty database for one test. Call [`TestDatabase::drop`] at the end to remove it.
+#[derive(Debug)]
+pub struct TestDatabase {
+    pub url: String,
+    pub backend: Backend,
+    cleanup: Cleanup,
+}
+
+#[derive(Debug)]
+enum Cleanup {
+    Files(PathBuf),
+    Database { admin_url: String, name: String },
+}
+
+impl TestDatabase {
+    pub async fn create(backend: Backend) -> TestDatabase {
+        sqlx::any::install_default_drivers();
+        let id = Uuid::new_v4().simple().to_string();
+        match backend {
+            Backend::Sqlite => {
+                let dir = std::env::temp_dir().join("nfip-tests");
+                std::fs::create_dir_all(&dir).expect("create the test database directory");
+                let file = dir.join(format!("{id}.db"));
+                TestDatabase {
+                    url: format!("sqlite://{}", file.display()),
+                    backend,
+                    cleanup: Cleanup::Files(file),
+                }
+            }
+            Backend::Postgres => {
+                let admin_url =
+                    std::env::var(POSTGRES_ENV).unwrap_or_else(|_| DEFAULT_POSTGRES.to_owned());
+                let name = format!("nfip_test_{id}");
+                let mut admin = sqlx::AnyConnection::connect(&admin_url).await.unwrap_or_else(|e| {
+                    panic!(
+                        "PostgreSQL tests need a server at {admin_url} ({e}); start it, or point \
+                         {POSTGRES_ENV} at one"
+                    )
+                });
+                admin
+                    .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                    .await
+                    .expect("create the test database");
+                let _ = admin.close().await;
+                let base = admin_url
+                    .rsplit_once('/')
+                    .map_or(admin_url.as_str(), |(base, _)| base);
+                TestDatabase {
+                    url: format!("{base}/{name}"),
+                    backend,
+                    cleanup: Cleanup::Database { admin_url, name },
+                }
+            }
+        }
+    }
+
+    /// Removes the database (its files, or the PostgreSQL database, forcing connections off).
+    pub async fn drop(self) {
+        match self.cleanup {
+            Cleanup::Files(file) => {
+                for suffix in ["", "-wal", "-shm"] {
+                    let _ = std::fs::remove_file(format!("{}{suffix}", file.display()));
+                }
+            }
+            Cleanup::Database { admin_url, name } => {
+                if let Ok(mut admin) = sqlx::AnyConnection::connect(&admin_url).await {
+                    let _ = admin
+                        .execute(sqlx::AssertSqlSafe(format!(
+                            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                        )))
+                        .await;
+                    let _ = admin.close().await;
+                }
+            }
+        }
+    }
+}
+
+/// An app served in the background on `127.0.0.1:0`.
+#[derive(Debug)]
+pub struct TestServer {
+    pub addr: SocketAddr,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl TestServer {
+    pub async fn spawn(app: Router) -> TestServer {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind 127.0.0.1:0");
+        let addr = listener.local_addr().expect("local address");
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app)
+                .await
+                .expect("serve the test app");
+        });
+        TestServer { addr, task }
+    }
+
+    /// `http://127.0.0.1:<port><path>`
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// Stops serving (the port is released; open connections are dropped).
+    pub fn stop(&self) {
+        self.task.abort();
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Declares each async test once and runs it on both backends:
+/// `name::sqlite` and `name::postgres`. The test receives a fresh [`TestDatabase`], dropped
+/// after it passes.
+///
+/// ```ignore
+/// nfip_kit::backend_tests! {
+///     async fn creates_a_policy(db) {
+///         let app = spawn_app(&db).await;
+///         ...
+///     }
+/// }
+/// ```
+#[macro_export]
+macro_rules! backend_tests {
+    ($(
+        $(#[$meta:meta])*
+        async fn $name:ident($db:ident) $body:block
+    )*) => {$(
+        $(#[$meta])*
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            async fn run($db: &$crate::testing::TestDatabase) $body
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let db = $crate::testing::TestDatabase::create($crate::db::Backend::Sqlite).await;
+                run(&db).await;
+                db.drop().await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let db = $crate::testing::TestDatabase::create($crate::db::Backend::Postgres).await;
+                run(&db).await;
+                db.drop().await;
+            }
+        }
+    )*};
+}

@@ -1,0 +1,93 @@
+//! The rating table.
+
+use nfip_kit::Db;
+use nfip_kit::db::{DbError, Migration};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use crate::domain::{ZipCode, ZipRating};
+
+pub const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    description: "zip ratings",
+    sql: include_str!("../migrations/0001_zip_ratings.sql"),
+}];
+
+#[derive(Debug, Clone)]
+pub struct RatingStore {
+    db: Db,
+}
+
+impl RatingStore {
+    pub async fn connect(url: &str) -> Result<RatingStore, DbError> {
+        Ok(RatingStore {
+            db: Db::connect(url, MIGRATIONS).await?,
+        })
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    pub async fn get(&self, zipcode: &ZipCode) -> Result<Option<ZipRating>, sqlx::Error> {
+        sqlx::query(
+            "SELECT zipcode, state, flood_zone, elevation_ft, distance_to_water_mi, flood_claims_10y \
+             FROM zip_ratings WHERE zipcode = $1",
+        )
+        .bind(zipcode.as_str())
+        .fetch_optional(self.db.pool())
+        .await?
+        .map(|row| rating_from(&row))
+        .transpose()
+    }
+
+    pub async fn count(&self) -> Result<i64, sqlx::Error> {
+        sqlx::query("SELECT COUNT(*) AS n FROM zip_ratings")
+            .fetch_one(self.db.pool())
+            .await?
+            .try_get("n")
+    }
+
+    /// Replaces the whole table in one transaction: readers see the old table or the new one.
+    pub async fn replace_all(&self, ratings: &[ZipRating]) -> Result<(), sqlx::Error> {
+        let mut tx = self.db.begin_write().await?;
+        sqlx::query("DELETE FROM zip_ratings")
+            .execute(&mut *tx)
+            .await?;
+        for rating in ratings {
+            sqlx::query(
+                "INSERT INTO zip_ratings \
+                 (zipcode, state, flood_zone, elevation_ft, distance_to_water_mi, flood_claims_10y) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(rating.zipcode.as_str())
+            .bind(rating.state.as_str())
+            .bind(rating.flood_zone.code())
+            .bind(rating.elevation_ft)
+            .bind(rating.distance_to_water_mi)
+            .bind(i64::from(rating.flood_claims_10y))
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await
+    }
+}
+
+fn rating_from(row: &AnyRow) -> Result<ZipRating, sqlx::Error> {
+    let decode = |column: &str, message: String| sqlx::Error::ColumnDecode {
+        index: column.to_owned(),
+        source: message.into(),
+    };
+    let zipcode: String = row.try_get("zipcode")?;
+    let flood_zone: String = row.try_get("flood_zone")?;
+    let claims: i64 = row.try_get("flood_claims_10y")?;
+    Ok(ZipRating {
+        zipcode: ZipCode::parse(&zipcode).map_err(|m| decode("zipcode", m))?,
+        state: row.try_get("state")?,
+        flood_zone: flood_zone.parse().map_err(|m| decode("flood_zone", m))?,
+        elevation_ft: row.try_get("elevation_ft")?,
+        distance_to_water_mi: row.try_get("distance_to_water_mi")?,
+        flood_claims_10y: u32::try_from(claims)
+            .map_err(|e| decode("flood_claims_10y", e.to_string()))?,
+    })
+}
