@@ -164,6 +164,11 @@ where
                         String::from("path"),
                         format!("`{value}` is not a valid {}", friendly(expected_type)),
                     ),
+                    ErrorKind::DeserializeError {
+                        key,
+                        value,
+                        message,
+                    } => (key.clone(), format!("`{value}` is not valid: {message}")),
                     ErrorKind::InvalidUtf8InPathParam { key } => {
                         (key.clone(), String::from("the value is not valid UTF-8"))
                     }
@@ -212,6 +217,45 @@ where
                     .unwrap_or_else(|| String::from("query"));
                 Problem::invalid_parameter(name, detail)
             })
+    }
+}
+
+/// The `Idempotency-Key` request header, when present: 1 to 255 printable ASCII characters.
+/// A request repeated with the same key acts once; an invalid key is a 400.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyKey(pub Option<String>);
+
+pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
+
+impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let Some(value) = parts.headers.get(IDEMPOTENCY_KEY) else {
+            return Ok(IdempotencyKey(None));
+        };
+        let valid = value.to_str().ok().filter(|key| {
+            (1..=255).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic())
+        });
+        match valid {
+            Some(key) => Ok(IdempotencyKey(Some(key.to_owned()))),
+            None => Err(Problem::invalid_parameter(
+                "Idempotency-Key",
+                "the Idempotency-Key header must be 1 to 255 printable ASCII characters",
+            )),
+        }
+    }
+}
+
+impl IdempotencyKey {
+    /// The key, or a 400 saying the operation needs one.
+    pub fn required(self) -> Result<String, Problem> {
+        self.0.ok_or_else(|| {
+            Problem::invalid_parameter(
+                "Idempotency-Key",
+                "this operation needs an Idempotency-Key header, so a retry cannot act twice",
+            )
+        })
     }
 }
 

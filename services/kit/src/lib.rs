@@ -11,7 +11,8 @@ pub mod service;
 pub mod spec;
 pub mod telemetry;
 pub mod testing;
+pub mod validate;
 
 pub use db::Db;
-pub use extract::{Json, Path, Query};
+pub use extract::{IdempotencyKey, Json, Path, Query};
 pub use problem::{FieldError, PROBLEM_JSON, Problem, ProblemType};

@@ -66,6 +66,11 @@ impl ProblemType {
         "The request body must be application/json",
         StatusCode::UNSUPPORTED_MEDIA_TYPE,
     );
+    pub const IDEMPOTENCY_KEY_REUSED: Self = Self::new(
+        "idempotency-key-reused",
+        "The idempotency key was already used for a different request",
+        StatusCode::UNPROCESSABLE_ENTITY,
+    );
     pub const INTERNAL: Self = Self::new(
         "internal",
         "Internal error",

@@ -174,3 +174,58 @@ macro_rules! backend_tests {
         }
     )*};
 }
+
+/// A service binary running as its own process, for tests that kill it.
+#[derive(Debug)]
+pub struct ServiceProcess {
+    pub addr: SocketAddr,
+    child: tokio::process::Child,
+}
+
+impl ServiceProcess {
+    /// Starts `binary` with `args` (which should include `--listen 127.0.0.1:0`) and waits, up
+    /// to 30 s, for the line in which it says where it listens.
+    pub async fn start(binary: &str, args: &[&str]) -> ServiceProcess {
+        use tokio::io::{AsyncBufReadExt, BufReader};
+
+        let mut child = tokio::process::Command::new(binary)
+            .args(args)
+            .env("RUST_LOG", "info")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {binary}: {e}"));
+        let mut lines = BufReader::new(child.stderr.take().expect("piped stderr")).lines();
+        let mut seen = Vec::new();
+        let found = tokio::time::timeout(std::time::Duration::from_secs(30), async {
+            while let Ok(Some(line)) = lines.next_line().await {
+                if let Some(rest) = line.split("listening on http://").nth(1) {
+                    let addr = rest.split_whitespace().next().unwrap_or_default();
+                    return addr.parse::<SocketAddr>().ok();
+                }
+                seen.push(line);
+            }
+            None
+        })
+        .await;
+        let Ok(Some(addr)) = found else {
+            panic!(
+                "{binary} did not say where it listens; it printed:\n{}",
+                seen.join("\n")
+            );
+        };
+        // Keep draining its log so it never blocks on a full pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        ServiceProcess { addr, child }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// SIGKILL: no shutdown, no flushing — what a crash looks like.
+    pub async fn kill9(mut self) {
+        self.child.kill().await.expect("kill the process");
+    }
+}

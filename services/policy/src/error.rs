@@ -1,0 +1,60 @@
+use axum::response::{IntoResponse, Response};
+use nfip_kit::{Problem, ProblemType};
+use uuid::Uuid;
+
+use crate::domain::Invalid;
+use crate::store::StoreError;
+
+/// Everything a policy request can fail with, and the problem each one is answered with.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("the policy is invalid")]
+    Invalid(Vec<Invalid>),
+    #[error("{1}")]
+    BadParameter(&'static str, String),
+    #[error("no policy with id {0}")]
+    NotFound(Uuid),
+    #[error("the Idempotency-Key was already used to create a different policy")]
+    KeyReused,
+    #[error("policy store: {0}")]
+    Store(#[from] sqlx::Error),
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> ApiError {
+        match error {
+            StoreError::KeyReused => ApiError::KeyReused,
+            StoreError::Database(error) => ApiError::Store(error),
+        }
+    }
+}
+
+impl From<ApiError> for Problem {
+    fn from(error: ApiError) -> Problem {
+        match error {
+            ApiError::Invalid(problems) => {
+                let detail = problems
+                    .iter()
+                    .map(|p| format!("{}: {}", p.pointer, p.message))
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                problems.into_iter().fold(
+                    Problem::new(ProblemType::VALIDATION).detail(detail),
+                    |problem, p| problem.error(p.pointer, p.message),
+                )
+            }
+            ApiError::BadParameter(name, detail) => Problem::invalid_parameter(name, detail),
+            ApiError::NotFound(_) => Problem::not_found(error.to_string()),
+            ApiError::KeyReused => {
+                Problem::new(ProblemType::IDEMPOTENCY_KEY_REUSED).detail(error.to_string())
+            }
+            ApiError::Store(_) => Problem::internal(error),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        Problem::from(self).into_response()
+    }
+}
