@@ -43,13 +43,14 @@ where
 
 /// Deserializes a JSON document, turning each failure into the problem a client should see.
 pub fn from_json_slice<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
-    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut deserializer)
-        .map_err(|error| body_problem(error.path(), error.inner()))?;
-    deserializer.end().map_err(|error| {
+    // Syntax first, so a broken document is a 400 even where its start already mistypes a field.
+    serde_json::from_slice::<serde::de::IgnoredAny>(bytes).map_err(|error| {
         Problem::new(ProblemType::MALFORMED_REQUEST)
             .detail(format!("the body is not valid JSON: {error}"))
     })?;
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut deserializer)
+        .map_err(|error| body_problem(error.path(), error.inner()))?;
     Ok(value)
 }
 
@@ -321,8 +322,10 @@ mod tests {
     }
 
     #[test]
-    fn trailing_garbage_is_400() {
+    fn trailing_garbage_and_truncation_are_400() {
         let p = problem(r#"{"name": "a", "contact": {"kind": "home"}} x"#);
         assert_eq!(p.status, 400);
+        let p = problem("[1, 2");
+        assert_eq!(p.status, 400, "not 422, though a list is not a Body");
     }
 }

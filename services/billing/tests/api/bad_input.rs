@@ -1,0 +1,123 @@
+//! Each class of bad input gets a 4xx problem that names it, and writes nothing.
+
+use nfip_kit::db::Backend;
+use nfip_kit::testing::TestDatabase;
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, problem, spawn_app};
+
+async fn raw(
+    app: &TestApp,
+    path: &str,
+    content_type: Option<&str>,
+    body: String,
+) -> reqwest::Response {
+    let mut request = app
+        .http
+        .post(app.server.url(path))
+        .header("idempotency-key", "k")
+        .body(body);
+    if let Some(content_type) = content_type {
+        request = request.header("content-type", content_type);
+    }
+    request.send().await.unwrap()
+}
+
+#[tokio::test]
+async fn bad_invoice_bodies_are_4xx_problems_and_write_nothing() {
+    let db = TestDatabase::create(Backend::Sqlite).await;
+    let app = spawn_app(&db).await;
+    let json = Some("application/json");
+    let path = "/api/invoices";
+    problem(raw(&app, path, json, "[1, 2".into()).await, 400).await;
+    problem(raw(&app, path, Some("text/plain"), "{}".into()).await, 415).await;
+    let huge = json!({"policy_id": "x".repeat(70_000)});
+    problem(raw(&app, path, json, huge.to_string()).await, 413).await;
+    let policy = "019a7b4e-8f1c-7d2a-9b3e-4c5d6e7f8a9b";
+    let cases: [(Value, &str); 5] = [
+        (
+            json!({"base_rate_cents": 100, "risk_score": 0.5}),
+            "/policy_id",
+        ),
+        (
+            json!({"policy_id": "nope", "base_rate_cents": 100, "risk_score": 0.5}),
+            "/policy_id",
+        ),
+        (
+            json!({"policy_id": policy, "base_rate_cents": 100.5, "risk_score": 0.5}),
+            "/base_rate_cents",
+        ),
+        (
+            json!({"policy_id": policy, "base_rate_cents": 100, "risk_score": 2}),
+            "/risk_score",
+        ),
+        (
+            json!({"policy_id": policy, "base_rate_cents": 100, "risk_score": 0.5, "amount_cents": 1}),
+            "/amount_cents",
+        ),
+    ];
+    for (body, pointer) in cases {
+        let answer = problem(raw(&app, path, json, body.to_string()).await, 422).await;
+        assert_eq!(
+            answer["errors"][0]["pointer"], pointer,
+            "{body} -> {answer}"
+        );
+    }
+    assert_eq!(app.count("invoices").await, 0);
+    db.drop().await;
+}
+
+#[tokio::test]
+async fn bad_payments_paths_and_methods_are_problems_and_charge_nothing() {
+    let db = TestDatabase::create(Backend::Sqlite).await;
+    let app = spawn_app(&db).await;
+    let invoice = app.invoice(1_000, 0.5).await;
+    let pay = format!("/api/invoices/{invoice}/payments");
+    let body = json!({"card_number": "4242424242424242"});
+
+    let no_key = app
+        .http
+        .post(app.server.url(&pay))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let answer = problem(no_key, 400).await;
+    assert_eq!(answer["errors"][0]["pointer"], "Idempotency-Key");
+    for card in ["4242424242424241", "4242", "abcd efgh ijkl mnop"] {
+        let answer = problem(app.pay(&invoice, "k", card).await, 422).await;
+        assert_eq!(answer["errors"][0]["pointer"], "/card_number", "{card}");
+    }
+    let answer = problem(
+        raw(
+            &app,
+            &pay,
+            Some("application/json"),
+            r#"{"card": "4242424242424242"}"#.into(),
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert_eq!(answer["errors"][0]["pointer"], "/card");
+    problem(app.pay("not-a-uuid", "k", "4242424242424242").await, 400).await;
+    problem(
+        app.pay(
+            "0192f0c1-7d4e-7cc2-9a8e-2f1d2b9a4c11",
+            "k",
+            "4242424242424242",
+        )
+        .await,
+        404,
+    )
+    .await;
+    problem(app.get("/api/invoices/12").await, 400).await;
+    problem(app.get("/api/invoice").await, 404).await;
+    problem(
+        app.http.put(app.server.url(&pay)).send().await.unwrap(),
+        405,
+    )
+    .await;
+    assert_eq!(app.count("payments").await, 0);
+    db.drop().await;
+}

@@ -1,0 +1,8 @@
+//! Black-box tests: the billing app served on 127.0.0.1:0, spoken to over HTTP.
+
+mod bad_input;
+mod durability;
+mod helpers;
+mod invoices;
+mod openapi;
+mod payments;
