@@ -167,10 +167,29 @@ impl Problem {
 
     /// A 422 naming one invalid field of the body.
     pub fn invalid_field(pointer: impl Into<String>, detail: impl Into<String>) -> Self {
-        let detail = detail.into();
-        Self::new(ProblemType::VALIDATION)
-            .detail(detail.clone())
-            .error(pointer, detail)
+        Self::invalid_fields([(pointer, detail)])
+    }
+
+    /// A 422 naming every invalid field of the body: `(pointer, what is wrong)` pairs.
+    pub fn invalid_fields<P: Into<String>, M: Into<String>>(
+        errors: impl IntoIterator<Item = (P, M)>,
+    ) -> Self {
+        let errors: Vec<FieldError> = errors
+            .into_iter()
+            .map(|(pointer, detail)| FieldError {
+                pointer: pointer.into(),
+                detail: detail.into(),
+            })
+            .collect();
+        let detail = errors
+            .iter()
+            .map(|e| format!("{}: {}", e.pointer, e.detail))
+            .collect::<Vec<_>>()
+            .join("; ");
+        Self {
+            errors,
+            ..Self::new(ProblemType::VALIDATION).detail(detail)
+        }
     }
 
     /// A 400 naming one invalid path or query parameter.

@@ -229,3 +229,24 @@ impl ServiceProcess {
         self.child.kill().await.expect("kill the process");
     }
 }
+
+/// Polls `probe` every 10 ms until it returns `Some`, and fails the test with `what` if that
+/// takes longer than `deadline`. For waiting on background work without sleeping blindly.
+pub async fn eventually<T, F, Fut>(what: &str, deadline: std::time::Duration, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let started = std::time::Instant::now();
+    let mut tick = tokio::time::interval(std::time::Duration::from_millis(10));
+    loop {
+        tick.tick().await;
+        if let Some(value) = probe().await {
+            return value;
+        }
+        assert!(
+            started.elapsed() < deadline,
+            "timed out after {deadline:?} waiting for {what}"
+        );
+    }
+}

@@ -33,15 +33,7 @@ impl From<ApiError> for Problem {
     fn from(error: ApiError) -> Problem {
         match error {
             ApiError::Invalid(problems) => {
-                let detail = problems
-                    .iter()
-                    .map(|p| format!("{}: {}", p.pointer, p.message))
-                    .collect::<Vec<_>>()
-                    .join("; ");
-                problems.into_iter().fold(
-                    Problem::new(ProblemType::VALIDATION).detail(detail),
-                    |problem, p| problem.error(p.pointer, p.message),
-                )
+                Problem::invalid_fields(problems.into_iter().map(|p| (p.pointer, p.message)))
             }
             ApiError::BadParameter(name, detail) => Problem::invalid_parameter(name, detail),
             ApiError::NotFound(_) => Problem::not_found(error.to_string()),

@@ -1,0 +1,49 @@
+use axum::response::{IntoResponse, Response};
+use nfip_kit::{Problem, ProblemType};
+use uuid::Uuid;
+
+use crate::domain::Invalid;
+use crate::store::StoreError;
+
+/// Everything a notification request can fail with, and the problem each one is answered with.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("the notification is invalid")]
+    Invalid(Vec<Invalid>),
+    #[error("no notification with id {0}")]
+    NotFound(Uuid),
+    #[error("the Idempotency-Key was already used for a different notification")]
+    KeyReused,
+    #[error("notification store: {0}")]
+    Store(#[from] sqlx::Error),
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> ApiError {
+        match error {
+            StoreError::KeyReused => ApiError::KeyReused,
+            StoreError::Database(error) => ApiError::Store(error),
+        }
+    }
+}
+
+impl From<ApiError> for Problem {
+    fn from(error: ApiError) -> Problem {
+        match error {
+            ApiError::Invalid(problems) => {
+                Problem::invalid_fields(problems.into_iter().map(|p| (p.pointer, p.message)))
+            }
+            ApiError::NotFound(_) => Problem::not_found(error.to_string()),
+            ApiError::KeyReused => {
+                Problem::new(ProblemType::IDEMPOTENCY_KEY_REUSED).detail(error.to_string())
+            }
+            ApiError::Store(_) => Problem::internal(error),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        Problem::from(self).into_response()
+    }
+}

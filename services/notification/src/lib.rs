@@ -1,0 +1,58 @@
+//! nfip notification service: emails and texts to policy holders, queued durably and delivered
+//! with retries.
+
+pub mod api;
+pub mod config;
+pub mod delivery;
+pub mod domain;
+pub mod error;
+pub mod store;
+
+use std::sync::Arc;
+
+use axum::Router;
+use tokio::sync::Notify;
+use utoipa::OpenApi;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+pub use store::NotificationStore;
+
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub notifications: NotificationStore,
+    /// Wakes the delivery worker when a notification is queued.
+    pub wake: Arc<Notify>,
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "nfip notification",
+        version = "1.0.0",
+        description = "Emails and texts to policy holders. A notification is stored, answered \
+                       with 202, and delivered in the background — to an outbox folder by \
+                       default, or through SMTP — with retries and backoff; its status moves \
+                       from `queued` to `sent` or `failed`. Errors are RFC 9457 problem \
+                       details (`application/problem+json`)."
+    ),
+    tags((name = "notifications", description = "Notifications and their delivery"))
+)]
+struct ApiDoc;
+
+fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(api::create_notification))
+        .routes(routes!(api::get_notification))
+}
+
+/// The service's OpenAPI document, as committed in `openapi/notification.json`.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    nfip_kit::service::openapi(api())
+}
+
+/// The HTTP app: what `main` serves and what the tests call. Delivery is the
+/// [`delivery::Worker`]'s job, started beside it.
+pub fn app(state: AppState) -> Router {
+    let db = state.notifications.db().clone();
+    nfip_kit::service::app(api(), state, db)
+}

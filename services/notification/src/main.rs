@@ -1,0 +1,67 @@
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Parser;
+use nfip_notification::config::Cli;
+use nfip_notification::delivery::{Deliver, Outbox, RetryPolicy, Smtp, Worker};
+use nfip_notification::{AppState, NotificationStore};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if cli.print_openapi {
+        print!("{}", nfip_kit::spec::to_json(&nfip_notification::openapi()));
+        return ExitCode::SUCCESS;
+    }
+    nfip_kit::telemetry::init();
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!("{error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), String> {
+    let from = cli
+        .mail_from
+        .parse()
+        .map_err(|e| format!("MAIL_FROM `{}` is not a mailbox: {e}", cli.mail_from))?;
+    let outbox = Outbox::new(&cli.outbox_dir, Clone::clone(&from));
+    let channel: Arc<dyn Deliver> = match &cli.smtp_host {
+        Some(host) => {
+            tracing::info!(
+                "email goes through SMTP at {host}:{}; SMS to the outbox folder {}",
+                cli.smtp_port,
+                cli.outbox_dir.display()
+            );
+            Arc::new(Smtp::new(host, cli.smtp_port, from, outbox))
+        }
+        None => {
+            tracing::info!(
+                "email and SMS go to the outbox folder {}",
+                cli.outbox_dir.display()
+            );
+            Arc::new(outbox)
+        }
+    };
+    let notifications = NotificationStore::connect(&cli.database_url)
+        .await
+        .map_err(|e| e.to_string())?;
+    let retry = RetryPolicy {
+        max_attempts: cli.max_attempts.max(1),
+        base: Duration::from_millis(cli.retry_base_ms),
+        cap: Duration::from_millis(cli.retry_cap_ms),
+        lease: Duration::from_millis(cli.attempt_lease_ms),
+    };
+    let worker = Worker::spawn(notifications.clone(), channel, retry);
+    let app = nfip_notification::app(AppState {
+        notifications,
+        wake: worker.waker(),
+    });
+    let served = nfip_kit::serve::run("notification", cli.listen, app).await;
+    worker.stop().await;
+    served
+}

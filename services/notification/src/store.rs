@@ -1,0 +1,223 @@
+//! The notifications table, which is also the delivery queue.
+
+use nfip_kit::Db;
+use nfip_kit::db::{self, DbError, Migration};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::domain::{Channel, Message, Notification, Status};
+
+pub const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    description: "notifications",
+    sql: include_str!("../migrations/0001_notifications.sql"),
+}];
+
+const COLUMNS: &str = "id, channel, recipient, subject, body, policy_id, status, attempts, \
+                       last_error, next_attempt_at, created_at, sent_at";
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    New(Notification),
+    /// What an earlier request with the same idempotency key and body created.
+    Replayed(Notification),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("the idempotency key was used for a different request")]
+    KeyReused,
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+#[derive(Debug, Clone)]
+pub struct NotificationStore {
+    db: Db,
+}
+
+impl NotificationStore {
+    pub async fn connect(url: &str) -> Result<NotificationStore, DbError> {
+        Ok(NotificationStore {
+            db: Db::connect(url, MIGRATIONS).await?,
+        })
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// Queues a message for delivery now.
+    pub async fn enqueue(
+        &self,
+        message: Message,
+        idempotency: Option<(&str, &str)>,
+    ) -> Result<Outcome, StoreError> {
+        let now = db::now();
+        let notification = Notification {
+            id: Uuid::now_v7(),
+            message,
+            status: Status::Queued,
+            attempts: 0,
+            last_error: None,
+            next_attempt_at: now,
+            created_at: now,
+            sent_at: None,
+        };
+        let m = &notification.message;
+        let inserted = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO notifications ({COLUMNS}, idempotency_key, request_json) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 0, NULL, $8, $8, NULL, $9, $10) \
+             ON CONFLICT (idempotency_key) DO NOTHING"
+        )))
+        .bind(notification.id.to_string())
+        .bind(m.channel.as_str())
+        .bind(m.to.as_str())
+        .bind(m.subject.as_deref())
+        .bind(m.body.as_str())
+        .bind(m.policy_id.map(|id| id.to_string()))
+        .bind(Status::Queued.as_str())
+        .bind(db::timestamp(now))
+        .bind(idempotency.map(|(key, _)| key))
+        .bind(idempotency.map(|(_, request)| request))
+        .execute(self.db.pool())
+        .await?
+        .rows_affected();
+        if inserted == 1 {
+            return Ok(Outcome::New(notification));
+        }
+        let (key, request) = idempotency.expect("only a keyed insert can conflict");
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS}, request_json FROM notifications WHERE idempotency_key = $1"
+        )))
+        .bind(key)
+        .fetch_one(self.db.pool())
+        .await?;
+        if row.try_get::<Option<String>, _>("request_json")?.as_deref() != Some(request) {
+            return Err(StoreError::KeyReused);
+        }
+        Ok(Outcome::Replayed(notification_from(&row)?))
+    }
+
+    pub async fn get(&self, id: Uuid) -> Result<Option<Notification>, sqlx::Error> {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM notifications WHERE id = $1"
+        )))
+        .bind(id.to_string())
+        .fetch_optional(self.db.pool())
+        .await?
+        .map(|row| notification_from(&row))
+        .transpose()
+    }
+
+    /// Takes up to `limit` due notifications for one attempt, leasing them until `lease_until`
+    /// so no other worker takes them meanwhile; a worker that dies mid-attempt leaves them to
+    /// be retried when the lease ends.
+    pub async fn claim_due(
+        &self,
+        now: OffsetDateTime,
+        lease_until: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<Notification>, sqlx::Error> {
+        // The outer conditions are checked again against a row a concurrent claim just
+        // updated, so two workers never hold the same notification.
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE notifications SET next_attempt_at = $3 \
+             WHERE status = 'queued' AND next_attempt_at <= $1 AND id IN (\
+                 SELECT id FROM notifications WHERE status = 'queued' AND next_attempt_at <= $1 \
+                 ORDER BY next_attempt_at LIMIT $2) \
+             RETURNING {COLUMNS}"
+        )))
+        .bind(db::timestamp(now))
+        .bind(i64::from(limit))
+        .bind(db::timestamp(lease_until))
+        .fetch_all(self.db.pool())
+        .await?
+        .iter()
+        .map(notification_from)
+        .collect()
+    }
+
+    /// When the next queued notification is due, if any.
+    pub async fn next_due(&self) -> Result<Option<OffsetDateTime>, sqlx::Error> {
+        let next: Option<String> = sqlx::query(
+            "SELECT MIN(next_attempt_at) AS next FROM notifications WHERE status = 'queued'",
+        )
+        .fetch_one(self.db.pool())
+        .await?
+        .try_get("next")?;
+        next.as_deref().map(db::parse_timestamp).transpose()
+    }
+
+    pub async fn mark_sent(&self, id: Uuid, at: OffsetDateTime) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "UPDATE notifications SET status = 'sent', attempts = attempts + 1, \
+             sent_at = $2, last_error = NULL WHERE id = $1",
+        )
+        .bind(id.to_string())
+        .bind(db::timestamp(at))
+        .execute(self.db.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Records a failed attempt; `retry_at` is when to try again, `None` to give up.
+    pub async fn mark_attempt_failed(
+        &self,
+        id: Uuid,
+        error: &str,
+        retry_at: Option<OffsetDateTime>,
+    ) -> Result<(), sqlx::Error> {
+        let (status, next) = match retry_at {
+            Some(at) => (Status::Queued, Some(db::timestamp(at))),
+            None => (Status::Failed, None),
+        };
+        sqlx::query(
+            "UPDATE notifications SET status = $2, attempts = attempts + 1, last_error = $3, \
+             next_attempt_at = COALESCE($4, next_attempt_at) WHERE id = $1",
+        )
+        .bind(id.to_string())
+        .bind(status.as_str())
+        .bind(error)
+        .bind(next)
+        .execute(self.db.pool())
+        .await?;
+        Ok(())
+    }
+}
+
+fn bad(column: &str, message: String) -> sqlx::Error {
+    sqlx::Error::ColumnDecode {
+        index: column.to_owned(),
+        source: message.into(),
+    }
+}
+
+fn notification_from(row: &AnyRow) -> Result<Notification, sqlx::Error> {
+    let id: String = row.try_get("id")?;
+    let channel: String = row.try_get("channel")?;
+    let status: String = row.try_get("status")?;
+    let policy_id: Option<String> = row.try_get("policy_id")?;
+    let attempts: i64 = row.try_get("attempts")?;
+    let sent_at: Option<String> = row.try_get("sent_at")?;
+    Ok(Notification {
+        id: Uuid::parse_str(&id).map_err(|e| bad("id", e.to_string()))?,
+        message: Message {
+            channel: Channel::parse(&channel).ok_or_else(|| bad("channel", channel.clone()))?,
+            to: row.try_get("recipient")?,
+            subject: row.try_get("subject")?,
+            body: row.try_get("body")?,
+            policy_id: policy_id
+                .map(|id| Uuid::parse_str(&id).map_err(|e| bad("policy_id", e.to_string())))
+                .transpose()?,
+        },
+        status: Status::parse(&status).ok_or_else(|| bad("status", status.clone()))?,
+        attempts: u32::try_from(attempts).map_err(|e| bad("attempts", e.to_string()))?,
+        last_error: row.try_get("last_error")?,
+        next_attempt_at: db::parse_timestamp(&row.try_get::<String, _>("next_attempt_at")?)?,
+        created_at: db::parse_timestamp(&row.try_get::<String, _>("created_at")?)?,
+        sent_at: sent_at.as_deref().map(db::parse_timestamp).transpose()?,
+    })
+}

@@ -1,0 +1,82 @@
+//! Each class of bad input gets a 4xx problem that names it, and queues nothing.
+
+use nfip_kit::db::Backend;
+use nfip_kit::testing::TestDatabase;
+use serde_json::{Value, json};
+
+use crate::helpers::{FAST_RETRY, Flaky, problem, spawn_app};
+
+#[tokio::test]
+async fn bad_notifications_are_4xx_problems_and_queue_nothing() {
+    let db = TestDatabase::create(Backend::Sqlite).await;
+    let app = spawn_app(&db, Flaky::new(0, true), FAST_RETRY).await;
+    let url = app.server.url("/api/notifications");
+    let raw = |content_type: &'static str, body: String| {
+        let request = app
+            .http
+            .post(&url)
+            .header("content-type", content_type)
+            .body(body);
+        async move { request.send().await.unwrap() }
+    };
+    problem(
+        raw("application/json", "{\"channel\": \"email\",".into()).await,
+        400,
+    )
+    .await;
+    problem(raw("text/plain", "hello".into()).await, 415).await;
+    let huge =
+        json!({"channel": "email", "to": "a@b.co", "subject": "s", "body": "x".repeat(70_000)});
+    problem(raw("application/json", huge.to_string()).await, 413).await;
+
+    let cases: [(Value, &str); 8] = [
+        (
+            json!({"channel": "fax", "to": "a@b.co", "body": "x"}),
+            "/channel",
+        ),
+        (json!({"to": "a@b.co", "body": "x"}), "/channel"),
+        (
+            json!({"channel": "email", "to": "a@b.co", "subject": "s"}),
+            "/body",
+        ),
+        (
+            json!({"channel": "email", "to": "a@b.co", "subject": "s", "body": 5}),
+            "/body",
+        ),
+        (
+            json!({"channel": "email", "to": "a@b.co", "body": "x"}),
+            "/subject",
+        ),
+        (
+            json!({"channel": "sms", "to": "a@b.co", "body": "x"}),
+            "/to",
+        ),
+        (
+            json!({"channel": "sms", "to": "+15555550123", "subject": "s", "body": "x"}),
+            "/subject",
+        ),
+        (
+            json!({"channel": "sms", "to": "+15555550123", "body": "x", "policy_id": "p-1"}),
+            "/policy_id",
+        ),
+    ];
+    for (body, pointer) in cases {
+        let answer = problem(raw("application/json", body.to_string()).await, 422).await;
+        assert_eq!(
+            answer["errors"][0]["pointer"], pointer,
+            "{body} -> {answer}"
+        );
+    }
+    assert_eq!(app.stored().await, 0);
+
+    problem(app.get("/api/notifications/42").await, 400).await;
+    problem(
+        app.get("/api/notifications/0192f0c1-7d4e-7cc2-9a8e-2f1d2b9a4c11")
+            .await,
+        404,
+    )
+    .await;
+    problem(app.get("/api/notification").await, 404).await;
+    problem(app.http.delete(&url).send().await.unwrap(), 405).await;
+    db.drop().await;
+}

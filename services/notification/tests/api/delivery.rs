@@ -1,0 +1,79 @@
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use serde_json::{Value, json};
+
+use crate::helpers::{FAST_RETRY, Flaky, email, outbox, outbox_dir, spawn_app};
+
+nfip_kit::backend_tests! {
+    async fn email_and_sms_are_delivered_to_the_outbox(db) {
+        let dir = outbox_dir();
+        let app = spawn_app(db, Arc::new(outbox(&dir)), FAST_RETRY).await;
+        let response = app.post("/api/notifications", &email("ada@example.org")).await;
+        assert_eq!(response.status(), 202);
+        let accepted: Value = response.json().await.unwrap();
+        assert_eq!((accepted["status"].as_str(), accepted["attempts"].as_u64()), (Some("queued"), Some(0)));
+        let email_url = format!("/api/notifications/{}", accepted["id"].as_str().unwrap());
+        let sms_url = app
+            .send(&json!({"channel": "sms", "to": "+15555550123", "body": "Policy active."}))
+            .await;
+
+        let sent = app.settled(&email_url).await;
+        assert_eq!((sent["status"].as_str(), sent["attempts"].as_u64()), (Some("sent"), Some(1)));
+        assert!(sent["sent_at"].is_string());
+        let file = std::fs::read_to_string(dir.join(format!("{}.eml", accepted["id"].as_str().unwrap()))).unwrap();
+        assert!(file.contains("Subject: Your policy"), "{file}");
+        assert!(file.contains("To: ada@example.org"), "{file}");
+        let sms: Value = app.settled(&sms_url).await;
+        let sms_file = std::fs::read_to_string(dir.join(format!("{}.sms.txt", sms["id"].as_str().unwrap()))).unwrap();
+        assert!(sms_file.contains("Policy active."));
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    async fn transient_failures_are_retried_until_delivered(db) {
+        let channel = Flaky::new(2, true);
+        let app = spawn_app(db, channel.clone(), FAST_RETRY).await;
+        let url = app.send(&email("ada@example.org")).await;
+        let sent = app.settled(&url).await;
+        assert_eq!((sent["status"].as_str(), sent["attempts"].as_u64()), (Some("sent"), Some(3)));
+        assert!(sent.get("last_error").is_none(), "cleared once sent: {sent}");
+        assert_eq!(channel.attempts.load(Ordering::SeqCst), 3);
+    }
+
+    async fn delivery_gives_up_after_the_last_attempt(db) {
+        let app = spawn_app(db, Flaky::new(u32::MAX, true), FAST_RETRY).await;
+        let failed = app.settled(&app.send(&email("ada@example.org")).await).await;
+        assert_eq!((failed["status"].as_str(), failed["attempts"].as_u64()), (Some("failed"), Some(3)));
+        assert_eq!(failed["last_error"], "relay busy (attempt 3)");
+    }
+
+    async fn a_permanent_failure_is_not_retried(db) {
+        let channel = Flaky::new(1, false);
+        let app = spawn_app(db, channel.clone(), FAST_RETRY).await;
+        let failed = app.settled(&app.send(&email("nobody@example.org")).await).await;
+        assert_eq!((failed["status"].as_str(), failed["attempts"].as_u64()), (Some("failed"), Some(1)));
+        assert_eq!(failed["last_error"], "mailbox does not exist");
+        assert_eq!(channel.attempts.load(Ordering::SeqCst), 1);
+    }
+
+    async fn an_idempotency_key_queues_once(db) {
+        let app = spawn_app(db, Flaky::new(0, true), FAST_RETRY).await;
+        let send = |body: Value| {
+            let request = app
+                .http
+                .post(app.server.url("/api/notifications"))
+                .header("idempotency-key", "purchase-1/notification")
+                .json(&body);
+            async move { request.send().await.unwrap() }
+        };
+        let first: Value = send(email("ada@example.org")).await.json().await.unwrap();
+        let again = send(email("ada@example.org")).await;
+        assert_eq!(again.status(), 202);
+        assert_eq!(again.headers()["idempotent-replayed"], "true");
+        assert_eq!(again.json::<Value>().await.unwrap()["id"], first["id"]);
+        let other = send(email("grace@example.org")).await;
+        assert_eq!(other.status(), 422);
+        assert_eq!(app.stored().await, 1);
+        app.worker.unwrap().stop().await;
+    }
+}

@@ -1,0 +1,43 @@
+//! The queue survives the process being killed: what was accepted is delivered after a restart.
+
+use std::time::Duration;
+
+use nfip_kit::testing::{ServiceProcess, eventually};
+use serde_json::Value;
+
+use crate::helpers::{email, outbox_dir};
+
+const BINARY: &str = env!("CARGO_BIN_EXE_nfip-notification");
+
+nfip_kit::backend_tests! {
+    async fn a_queued_notification_is_delivered_after_kill_9(db) {
+        let dir = outbox_dir();
+        let outbox = dir.to_str().unwrap();
+        // A short lease: if the kill lands mid-attempt, the second life may retry soon.
+        let common = [
+            "--listen", "127.0.0.1:0", "--database-url", db.url.as_str(), "--outbox-dir", outbox,
+            "--attempt-lease-ms", "300",
+        ];
+        // First life: the SMTP relay is down (nothing listens on port 9), so the message stays queued.
+        let down = [&common[..], &["--smtp-host", "127.0.0.1", "--smtp-port", "9", "--retry-base-ms", "5", "--retry-cap-ms", "50", "--max-attempts", "1000"]].concat();
+        let http = reqwest::Client::new();
+        let process = ServiceProcess::start(BINARY, &down).await;
+        let response = http.post(process.url("/api/notifications")).json(&email("ada@example.org")).send().await.unwrap();
+        assert_eq!(response.status(), 202);
+        let location = response.headers()["location"].to_str().unwrap().to_owned();
+        let queued: Value = http.get(process.url(&location)).send().await.unwrap().json().await.unwrap();
+        assert_eq!(queued["status"], "queued");
+        process.kill9().await;
+
+        // Second life: email goes to the outbox, and the queued message with it.
+        let process = ServiceProcess::start(BINARY, &common).await;
+        let sent = eventually("delivery after the restart", Duration::from_secs(20), || async {
+            let body: Value = http.get(process.url(&location)).send().await.unwrap().json().await.unwrap();
+            (body["status"] == "sent").then_some(body)
+        })
+        .await;
+        assert!(sent["attempts"].as_u64().unwrap() >= 1);
+        assert!(dir.join(format!("{}.eml", sent["id"].as_str().unwrap())).exists());
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}

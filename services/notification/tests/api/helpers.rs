@@ -1,0 +1,158 @@
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use nfip_kit::testing::{TestDatabase, TestServer, eventually};
+use nfip_notification::delivery::{BoxFuture, Deliver, DeliveryError, Outbox, RetryPolicy, Worker};
+use nfip_notification::domain::Notification;
+use nfip_notification::{AppState, NotificationStore};
+use serde_json::{Value, json};
+
+pub struct TestApp {
+    pub server: TestServer,
+    pub http: reqwest::Client,
+    pub store: NotificationStore,
+    pub worker: Option<Worker>,
+}
+
+/// Fast retries, so tests see backoff without waiting seconds.
+pub const FAST_RETRY: RetryPolicy = RetryPolicy {
+    max_attempts: 3,
+    base: Duration::from_millis(5),
+    cap: Duration::from_millis(50),
+    lease: Duration::from_secs(60),
+};
+
+pub fn outbox_dir() -> PathBuf {
+    std::env::temp_dir()
+        .join("nfip-tests")
+        .join(format!("outbox-{}", uuid::Uuid::new_v4()))
+}
+
+pub fn outbox(dir: &PathBuf) -> Outbox {
+    Outbox::new(dir, "NFIP <no-reply@nfip.invalid>".parse().unwrap())
+}
+
+pub async fn spawn_app(
+    db: &TestDatabase,
+    channel: Arc<dyn Deliver>,
+    retry: RetryPolicy,
+) -> TestApp {
+    let store = NotificationStore::connect(&db.url)
+        .await
+        .expect("open the store");
+    let worker = Worker::spawn(store.clone(), channel, retry);
+    let server = TestServer::spawn(nfip_notification::app(AppState {
+        notifications: store.clone(),
+        wake: worker.waker(),
+    }))
+    .await;
+    TestApp {
+        server,
+        http: reqwest::Client::new(),
+        store,
+        worker: Some(worker),
+    }
+}
+
+pub fn email(to: &str) -> Value {
+    json!({"channel": "email", "to": to, "subject": "Your policy", "body": "It is active."})
+}
+
+impl TestApp {
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.http
+            .get(self.server.url(path))
+            .send()
+            .await
+            .expect("request reaches the app")
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> reqwest::Response {
+        self.http
+            .post(self.server.url(path))
+            .json(body)
+            .send()
+            .await
+            .expect("request reaches the app")
+    }
+
+    /// Queues a notification, returning its URL.
+    pub async fn send(&self, body: &Value) -> String {
+        let response = self.post("/api/notifications", body).await;
+        assert_eq!(response.status(), 202);
+        response.headers()["location"].to_str().unwrap().to_owned()
+    }
+
+    /// Polls the notification until its status is final (`sent` or `failed`).
+    pub async fn settled(&self, location: &str) -> Value {
+        eventually(
+            "the notification to settle",
+            Duration::from_secs(10),
+            || async {
+                let body: Value = self.get(location).await.json().await.unwrap();
+                (body["status"] != "queued").then_some(body)
+            },
+        )
+        .await
+    }
+
+    pub async fn stored(&self) -> i64 {
+        use sqlx::Row;
+        sqlx::query("SELECT COUNT(*) AS n FROM notifications")
+            .fetch_one(self.store.db().pool())
+            .await
+            .unwrap()
+            .get("n")
+    }
+}
+
+/// A channel that fails `failures` times (transiently, or for good), then delivers.
+pub struct Flaky {
+    pub failures: u32,
+    pub transient: bool,
+    pub attempts: AtomicU32,
+}
+
+impl Flaky {
+    pub fn new(failures: u32, transient: bool) -> Arc<Flaky> {
+        Arc::new(Flaky {
+            failures,
+            transient,
+            attempts: AtomicU32::new(0),
+        })
+    }
+}
+
+impl Deliver for Flaky {
+    fn name(&self) -> &'static str {
+        "flaky"
+    }
+
+    fn deliver<'a>(&'a self, _: &'a Notification) -> BoxFuture<'a, Result<(), DeliveryError>> {
+        Box::pin(async move {
+            let attempt = self.attempts.fetch_add(1, Ordering::SeqCst) + 1;
+            if attempt > self.failures {
+                Ok(())
+            } else if self.transient {
+                Err(DeliveryError::transient(format!(
+                    "relay busy (attempt {attempt})"
+                )))
+            } else {
+                Err(DeliveryError::permanent("mailbox does not exist"))
+            }
+        })
+    }
+}
+
+pub async fn problem(response: reqwest::Response, status: u16) -> Value {
+    assert_eq!(response.status().as_u16(), status, "status");
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/problem+json"
+    );
+    let body: Value = response.json().await.expect("problem body is JSON");
+    assert_eq!(body["status"], status, "{body}");
+    body
+}
