@@ -1,0 +1,296 @@
+//! Developer tasks, run as `cargo xtask <task>` (an alias in `.cargo/config.toml`).
+//!
+//! `up` builds every service, starts each as its own process on its default port and
+//! database, waits until all answer `/readyz`, prints where their Swagger UIs are, prefixes
+//! their logs with their names, and stops them all on Ctrl-C (or when one of them dies).
+
+use std::path::{Path, PathBuf};
+use std::process::{ExitCode, Stdio};
+use std::time::{Duration, Instant};
+
+use clap::{Parser, Subcommand};
+use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+use tokio::process::{Child, Command};
+use tokio::signal::unix::{SignalKind, signal};
+
+#[derive(Debug, Parser)]
+#[command(name = "cargo xtask")]
+struct Cli {
+    #[command(subcommand)]
+    task: Task,
+}
+
+#[derive(Debug, Subcommand)]
+enum Task {
+    /// Start the whole stack; Ctrl-C stops it.
+    Up {
+        /// Build and run optimized binaries.
+        #[arg(long)]
+        release: bool,
+        /// Use PostgreSQL instead of the SQLite files under data/: a server URL such as
+        /// postgres://postgres@127.0.0.1:5432 (each service gets its own database, created
+        /// if missing).
+        #[arg(long, env = "NFIP_POSTGRES")]
+        postgres: Option<String>,
+    },
+}
+
+/// One process of the stack.
+struct Service {
+    name: &'static str,
+    port: u16,
+}
+
+const SERVICES: [Service; 4] = [
+    Service {
+        name: "risk",
+        port: 8081,
+    },
+    Service {
+        name: "policy",
+        port: 8082,
+    },
+    Service {
+        name: "billing",
+        port: 8083,
+    },
+    Service {
+        name: "notification",
+        port: 8084,
+    },
+];
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.task {
+        Task::Up { release, postgres } => up(release, postgres.as_deref()).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("xtask: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace")
+        .to_path_buf()
+}
+
+fn binary(root: &Path, release: bool, name: &str) -> PathBuf {
+    let target =
+        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
+    target
+        .join(if release { "release" } else { "debug" })
+        .join(format!("nfip-{name}"))
+}
+
+async fn build(root: &Path, release: bool) -> Result<(), String> {
+    let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    cargo.current_dir(root).arg("build");
+    if release {
+        cargo.arg("--release");
+    }
+    for service in &SERVICES {
+        cargo.args(["--package", &format!("nfip-{}", service.name)]);
+    }
+    let status = cargo
+        .status()
+        .await
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(String::from("the build failed"))
+    }
+}
+
+/// Each service's database URL: a SQLite file under data/, or its own PostgreSQL database.
+async fn database_url(postgres: Option<&str>, service: &str) -> Result<String, String> {
+    let Some(server) = postgres else {
+        return Ok(format!("sqlite://data/{service}.db"));
+    };
+    let server = server.trim_end_matches('/');
+    let database = format!("nfip_{service}");
+    let psql = Command::new("psql")
+        .args([&format!("{server}/postgres"), "-tAc"])
+        .arg(format!(
+            "SELECT 1 FROM pg_database WHERE datname = '{database}'"
+        ))
+        .output()
+        .await
+        .map_err(|e| format!("psql is needed to create the databases: {e}"))?;
+    if !psql.status.success() {
+        return Err(format!(
+            "cannot reach PostgreSQL at {server}: {}",
+            String::from_utf8_lossy(&psql.stderr).trim()
+        ));
+    }
+    if String::from_utf8_lossy(&psql.stdout).trim() != "1" {
+        let created = Command::new("psql")
+            .args([&format!("{server}/postgres"), "-qc"])
+            .arg(format!("CREATE DATABASE {database}"))
+            .status()
+            .await
+            .map_err(|e| e.to_string())?;
+        if !created.success() {
+            return Err(format!("cannot create database {database}"));
+        }
+    }
+    Ok(format!("{server}/{database}"))
+}
+
+/// Copies a child's output to ours, each line prefixed with the service's name.
+fn forward(name: &'static str, output: impl AsyncRead + Unpin + Send + 'static) {
+    tokio::spawn(async move {
+        let mut lines = BufReader::new(output).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            println!("{name:>12} | {line}");
+        }
+    });
+}
+
+struct Running {
+    name: &'static str,
+    child: Child,
+}
+
+async fn up(release: bool, postgres: Option<&str>) -> Result<(), String> {
+    let root = workspace_root();
+    build(&root, release).await?;
+
+    let mut running = Vec::new();
+    for service in &SERVICES {
+        let url = database_url(postgres, service.name).await?;
+        let mut child = Command::new(binary(&root, release, service.name))
+            .current_dir(&root)
+            .env("LISTEN_ADDR", format!("127.0.0.1:{}", service.port))
+            .env("DATABASE_URL", url)
+            .env(
+                "RUST_LOG",
+                std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()),
+            )
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("cannot start {}: {e}", service.name))?;
+        forward(service.name, child.stdout.take().expect("piped"));
+        forward(service.name, child.stderr.take().expect("piped"));
+        running.push(Running {
+            name: service.name,
+            child,
+        });
+    }
+
+    let outcome = tokio::select! {
+        ready = wait_until_ready(&mut running) => match ready {
+            Ok(()) => {
+                print_banner();
+                watch(&mut running).await
+            }
+            Err(error) => Err(error),
+        },
+        () = interrupted() => Ok(()),
+    };
+    stop(&mut running).await;
+    outcome
+}
+
+async fn wait_until_ready(running: &mut [Running]) -> Result<(), String> {
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(2))
+        .build()
+        .map_err(|e| e.to_string())?;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut tick = tokio::time::interval(Duration::from_millis(100));
+    for (process, service) in running.iter_mut().zip(&SERVICES) {
+        let url = format!("http://127.0.0.1:{}/readyz", service.port);
+        loop {
+            tick.tick().await;
+            if let Ok(Some(status)) = process.child.try_wait() {
+                return Err(format!(
+                    "{} exited before it was ready ({status})",
+                    process.name
+                ));
+            }
+            let ready = http.get(&url).send().await;
+            if ready.is_ok_and(|r| r.status().is_success()) {
+                break;
+            }
+            if Instant::now() > deadline {
+                return Err(format!(
+                    "{} was not ready within 60 s ({url})",
+                    process.name
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn print_banner() {
+    println!();
+    println!("  nfip is up. Swagger UI of each service:");
+    for service in &SERVICES {
+        println!(
+            "    {:<13} http://127.0.0.1:{}/docs",
+            service.name, service.port
+        );
+    }
+    println!("  Press Ctrl-C to stop them all.");
+    println!();
+}
+
+/// Runs until Ctrl-C / SIGTERM (fine) or until a service exits on its own (an error).
+async fn watch(running: &mut [Running]) -> Result<(), String> {
+    let mut tick = tokio::time::interval(Duration::from_millis(200));
+    let interrupted = interrupted();
+    tokio::pin!(interrupted);
+    loop {
+        tokio::select! {
+            () = &mut interrupted => return Ok(()),
+            _ = tick.tick() => {
+                for process in running.iter_mut() {
+                    if let Ok(Some(status)) = process.child.try_wait() {
+                        return Err(format!("{} exited unexpectedly ({status}); stopping the others", process.name));
+                    }
+                }
+            }
+        }
+    }
+}
+
+async fn interrupted() {
+    let mut terminate = signal(SignalKind::terminate()).expect("install a SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate.recv() => {}
+    }
+}
+
+/// SIGTERM to every child still running, then up to 15 s for them to finish before SIGKILL.
+async fn stop(running: &mut [Running]) {
+    for process in running.iter_mut() {
+        if let Some(pid) = process.child.id() {
+            // SAFETY: kill(2) with a pid we spawned and a valid signal number.
+            unsafe {
+                libc::kill(pid as libc::pid_t, libc::SIGTERM);
+            }
+        }
+    }
+    for process in running.iter_mut() {
+        match tokio::time::timeout(Duration::from_secs(15), process.child.wait()).await {
+            Ok(_) => println!("{:>12} | stopped", process.name),
+            Err(_) => {
+                let _ = process.child.kill().await;
+                println!("{:>12} | killed: it did not stop within 15 s", process.name);
+            }
+        }
+    }
+}
