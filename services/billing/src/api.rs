@@ -2,10 +2,10 @@
 
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use nfip_kit::{IdempotencyKey, Json, Path, Problem};
+use nfip_kit::{IdempotencyKey, Json, Path, Problem, Query};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::AppState;
@@ -99,6 +99,14 @@ pub struct PayInvoice {
 
 /// An approved payment.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "id": "019a7b51-0000-7000-8000-000000000003",
+    "invoice_id": "019a7b4f-0000-7000-8000-000000000001",
+    "amount_cents": 108000,
+    "currency": "USD",
+    "card_last4": "4242",
+    "created_at": "2026-11-25T10:05:00.000000Z"
+}))]
 pub struct Payment {
     pub id: Uuid,
     pub invoice_id: Uuid,
@@ -108,6 +116,21 @@ pub struct Payment {
     pub card_last4: String,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+}
+
+/// A policy's invoices.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct InvoiceList {
+    /// Oldest first.
+    pub items: Vec<Invoice>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// The policy whose invoices to list.
+    pub policy_id: Uuid,
 }
 
 impl From<domain::Invoice> for Invoice {
@@ -223,6 +246,32 @@ pub async fn get_invoice(
         .await?
         .ok_or(ApiError::from(store::StoreError::NoInvoice(id)))?;
     Ok(Json(invoice.into()))
+}
+
+/// List a policy's invoices
+///
+/// Every invoice issued for the policy, oldest first (the gateway uses it to void what a failed
+/// purchase left behind).
+#[utoipa::path(
+    get,
+    path = "/api/invoices",
+    operation_id = "list_invoices",
+    tag = "invoices",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "The policy's invoices", body = InvoiceList),
+        (status = 400, description = "`policy_id` is missing or not a UUID", body = Problem,
+         content_type = "application/problem+json"),
+    )
+)]
+pub async fn list_invoices(
+    State(state): State<AppState>,
+    Query(query): Query<ListQuery>,
+) -> Result<Json<InvoiceList>, ApiError> {
+    let items = state.billing.invoices_of(query.policy_id).await?;
+    Ok(Json(InvoiceList {
+        items: items.into_iter().map(Invoice::from).collect(),
+    }))
 }
 
 /// Pay an invoice

@@ -33,7 +33,7 @@ struct ApiDoc;
 
 fn api() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .routes(routes!(api::create_invoice))
+        .routes(routes!(api::create_invoice, api::list_invoices))
         .routes(routes!(api::get_invoice))
         .routes(routes!(api::pay_invoice))
         .routes(routes!(api::void_invoice))

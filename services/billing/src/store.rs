@@ -120,6 +120,19 @@ impl BillingStore {
         .transpose()
     }
 
+    /// A policy's invoices, oldest first.
+    pub async fn invoices_of(&self, policy_id: Uuid) -> Result<Vec<Invoice>, sqlx::Error> {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {INVOICE_COLUMNS} FROM invoices WHERE policy_id = $1 ORDER BY id LIMIT 1000"
+        )))
+        .bind(policy_id.to_string())
+        .fetch_all(self.db.pool())
+        .await?
+        .iter()
+        .map(invoice_from)
+        .collect()
+    }
+
     /// Charges the card for the invoice's amount, once per idempotency key: a repeat of the same
     /// request answers the first attempt (approved or declined) and charges nothing more. An
     /// approved charge marks the invoice paid in the same transaction.

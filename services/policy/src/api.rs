@@ -105,6 +105,17 @@ pub struct Policy {
 
 /// One page of a holder's policies.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "items": [{
+        "id": "019a7b4e-8f1c-7d2a-9b3e-4c5d6e7f8a9b",
+        "holder": "Ada Lovelace",
+        "zipcode": "33139",
+        "risk_score": 0.9,
+        "status": "active",
+        "created_at": "2026-11-25T10:00:00.000000Z"
+    }],
+    "next_cursor": "019a7b4e-8f1c-7d2a-9b3e-4c5d6e7f8a9b"
+}))]
 pub struct PolicyPage {
     /// Oldest first.
     pub items: Vec<Policy>,

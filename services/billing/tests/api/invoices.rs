@@ -41,6 +41,25 @@ nfip_kit::backend_tests! {
         assert_eq!(app.count("invoices").await, 1);
     }
 
+    async fn lists_a_policys_invoices(db) {
+        let app = spawn_app(db).await;
+        let first = app.invoice(1_000, 0.5).await;
+        let second = app.invoice(2_000, 0.5).await;
+        let mut other = new_invoice(1_000, 0.5);
+        other["policy_id"] = "0192f0c1-7d4e-7cc2-9a8e-2f1d2b9a4c11".into();
+        assert_eq!(app.post("/api/invoices", &other).await.status(), 201);
+        let list: Value = app
+            .get("/api/invoices?policy_id=019a7b4e-8f1c-7d2a-9b3e-4c5d6e7f8a9b")
+            .await
+            .json()
+            .await
+            .unwrap();
+        let ids: Vec<_> = list["items"].as_array().unwrap().iter().map(|i| i["id"].as_str().unwrap().to_owned()).collect();
+        assert_eq!(ids, [first, second]);
+        problem(app.get("/api/invoices?policy_id=nope").await, 400).await;
+        problem(app.get("/api/invoices").await, 400).await;
+    }
+
     async fn voiding_is_idempotent_and_refused_once_paid(db) {
         let app = spawn_app(db).await;
         let open = app.invoice(1_000, 0.5).await;
