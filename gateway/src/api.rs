@@ -1,0 +1,395 @@
+//! The public API: handlers and the wire types of the gateway's own contract.
+
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use nfip_kit::{IdempotencyKey, Json, PROBLEM_JSON, Path, Problem, context, validate};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::error::upstream_problem;
+use crate::purchase::{self, Answer, Order};
+use crate::upstream::Deadline;
+use crate::upstream::billing::{Invoice, PayInvoice, Payment};
+use crate::upstream::policy::{Contact, Policy};
+use crate::upstream::risk::RiskAssessment;
+
+/// A flood insurance purchase.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "zipcode": "33139",
+    "base_rate": 1200.00,
+    "user": "Ada Lovelace",
+    "contact": {"email": "ada@example.org"}
+}))]
+pub struct PurchaseRequest {
+    /// The insured property's five-digit ZIP code.
+    #[schema(pattern = "^[0-9]{5}$", example = "33139")]
+    pub zipcode: String,
+    /// The annual base rate in US dollars, before the risk score is applied; at most two
+    /// decimal places.
+    #[schema(exclusive_minimum = 0.0, maximum = 10_000_000_000.0, example = 1200.0)]
+    pub base_rate: f64,
+    /// The policy holder.
+    #[schema(min_length = 1, max_length = 200, example = "Ada Lovelace")]
+    pub user: String,
+    /// Where to send the confirmation (email preferred); none is sent without it.
+    #[serde(default)]
+    pub contact: Option<Contact>,
+}
+
+impl PurchaseRequest {
+    /// Checks every field, reporting every rule broken.
+    pub fn validate(self) -> Result<Order, Problem> {
+        let mut errors: Vec<(&str, String)> = Vec::new();
+        if !(self.zipcode.len() == 5 && self.zipcode.bytes().all(|b| b.is_ascii_digit())) {
+            errors.push((
+                "/zipcode",
+                format!("`{}` is not a 5-digit ZIP code", self.zipcode),
+            ));
+        }
+        let cents = (self.base_rate * 100.0).round();
+        let base_rate_cents = if !self.base_rate.is_finite()
+            || self.base_rate <= 0.0
+            || self.base_rate > 10_000_000_000.0
+        {
+            errors.push((
+                "/base_rate",
+                format!("{} is not between 0.01 and 10000000000", self.base_rate),
+            ));
+            0
+        } else if cents / 100.0 != self.base_rate {
+            errors.push((
+                "/base_rate",
+                format!("{} has more than two decimal places", self.base_rate),
+            ));
+            0
+        } else {
+            cents as i64
+        };
+        let user = validate::text(&self.user, 200, false).unwrap_or_else(|message| {
+            errors.push(("/user", message));
+            String::new()
+        });
+        if let Some(contact) = &self.contact {
+            if contact.email.is_none() && contact.phone.is_none() {
+                errors.push((
+                    "/contact",
+                    String::from("give an email, a phone number or both"),
+                ));
+            }
+            if let Some(Err(message)) = contact.email.as_deref().map(validate::email) {
+                errors.push(("/contact/email", message));
+            }
+            if let Some(Err(message)) = contact.phone.as_deref().map(validate::phone) {
+                errors.push(("/contact/phone", message));
+            }
+        }
+        if !errors.is_empty() {
+            return Err(Problem::invalid_fields(errors));
+        }
+        Ok(Order {
+            zipcode: self.zipcode,
+            base_rate_cents,
+            user,
+            contact: self.contact,
+        })
+    }
+}
+
+impl IntoResponse for Answer {
+    fn into_response(self) -> Response {
+        let content_type = if self.status.is_success() {
+            "application/json"
+        } else {
+            PROBLEM_JSON
+        };
+        let location = self
+            .status
+            .is_success()
+            .then(|| serde_json::from_str::<purchase::Receipt>(&self.body).ok())
+            .flatten()
+            .and_then(|receipt| {
+                HeaderValue::from_str(&format!("/policies/{}", receipt.policy_id)).ok()
+            });
+        let mut response = (self.status, self.body).into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+        if let Some(location) = location {
+            headers.insert(header::LOCATION, location);
+        }
+        if self.replayed {
+            headers.insert("idempotent-replayed", HeaderValue::from_static("true"));
+        }
+        response
+    }
+}
+
+/// Buy a flood insurance policy
+///
+/// Looks up the ZIP code's flood risk, creates the policy, issues its invoice (base rate ×
+/// risk score, in cents) and sends a confirmation to the contact. If the invoice cannot be
+/// issued, the policy is cancelled: a failed purchase leaves nothing behind. A confirmation that
+/// cannot be sent at once is delivered later (`notification: pending`).
+///
+/// Send an `Idempotency-Key` to retry safely: a retry with the same key and body answers the
+/// first answer (with `Idempotent-Replayed: true`) and creates nothing, also while the first
+/// is still running; the same key with another body is refused.
+#[utoipa::path(
+    post,
+    path = "/purchase",
+    operation_id = "purchase",
+    tag = "purchase",
+    security(("api_key" = []), ("bearer" = [])),
+    params(
+        ("Idempotency-Key" = Option<String>, Header,
+         description = "Makes retries safe: 1–255 printable ASCII characters, unique per purchase",
+         example = "4f1c2a9e-purchase"),
+    ),
+    request_body = PurchaseRequest,
+    responses(
+        (status = 201, description = "The policy is bought (or this answers an earlier request with the same key)",
+         body = purchase::Receipt,
+         headers(
+             ("Location" = String, description = "The policy's URL on the gateway"),
+             ("Idempotent-Replayed" = String, description = "`true` when this answers an earlier request with the same key"),
+         )),
+        (status = 409, description = "A request with this Idempotency-Key is still running; retry shortly",
+         body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A field is invalid, the ZIP code has no flood rating, or the Idempotency-Key was used for another purchase",
+         body = Problem, content_type = "application/problem+json",
+         example = json!({"type": "urn:nfip:problem:validation", "title": "The request body is not valid",
+                          "status": 422, "detail": "/zipcode: no flood rating for ZIP code 99999",
+                          "errors": [{"pointer": "/zipcode", "detail": "no flood rating for ZIP code 99999"}]})),
+    )
+)]
+pub async fn purchase(
+    State(state): State<AppState>,
+    idempotency_key: IdempotencyKey,
+    Json(request): Json<PurchaseRequest>,
+) -> Result<Answer, Problem> {
+    let order = request.validate()?;
+    let work = purchase::purchase(state, order, idempotency_key.0);
+    // Its own task, so a caller that hangs up does not stop the purchase halfway.
+    let task = match context::current() {
+        Some(current) => tokio::spawn(context::scope(current, work)),
+        None => tokio::spawn(work),
+    };
+    task.await
+        .map_err(|error| Problem::internal(format!("the purchase task failed: {error}")))
+}
+
+fn deadline(state: &AppState) -> Deadline {
+    Deadline::after(state.config.request_deadline)
+}
+
+/// Flood risk for a ZIP code
+///
+/// The risk service's assessment: score (0–1), flood zone and the factors behind the score.
+#[utoipa::path(
+    get,
+    path = "/risk/{zipcode}",
+    operation_id = "get_risk",
+    tag = "risk",
+    security(("api_key" = []), ("bearer" = [])),
+    params(("zipcode" = String, Path, description = "Five-digit US ZIP code",
+            pattern = "^[0-9]{5}$", example = "33139")),
+    responses(
+        (status = 200, description = "The flood risk of the ZIP code", body = RiskAssessment),
+        (status = 400, description = "The ZIP code is not five digits", body = Problem,
+         content_type = "application/problem+json"),
+        (status = 404, description = "No flood rating for this ZIP code", body = Problem,
+         content_type = "application/problem+json"),
+    )
+)]
+pub async fn get_risk(
+    State(state): State<AppState>,
+    Path(zipcode): Path<String>,
+) -> Result<Json<RiskAssessment>, Problem> {
+    if !(zipcode.len() == 5 && zipcode.bytes().all(|b| b.is_ascii_digit())) {
+        return Err(Problem::invalid_parameter(
+            "zipcode",
+            format!("`{zipcode}` is not a 5-digit ZIP code"),
+        ));
+    }
+    let risk = state.services.risk.assess(&zipcode, deadline(&state)).await;
+    risk.map(Json).map_err(|error| upstream_problem(&error))
+}
+
+/// Read a policy
+#[utoipa::path(
+    get,
+    path = "/policies/{id}",
+    operation_id = "get_policy",
+    tag = "policies",
+    security(("api_key" = []), ("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The policy id")),
+    responses(
+        (status = 200, description = "The policy", body = Policy),
+        (status = 400, description = "The id is not a UUID", body = Problem,
+         content_type = "application/problem+json"),
+        (status = 404, description = "No policy has this id", body = Problem,
+         content_type = "application/problem+json"),
+    )
+)]
+pub async fn get_policy(
+    State(state): State<AppState>,
+    Path(id): Path<Uuid>,
+) -> Result<Json<Policy>, Problem> {
+    let policy = state.services.policy.get(id, deadline(&state)).await;
+    policy.map(Json).map_err(|error| upstream_problem(&error))
+}
+
+/// Read an invoice
+#[utoipa::path(
+    get,
+    path = "/invoices/{id}",
+    operation_id = "get_invoice",
+    tag = "invoices",
+    security(("api_key" = []), ("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The invoice id")),
+    responses(
+        (status = 200, description = "The invoice", body = Invoice),
+        (status = 400, description = "The id is not a UUID", body = Problem,
+         content_type = "application/problem+json"),
+        (status = 404, description = "No invoice has this id", body = Problem,
+         content_type = "application/problem+json"),
+    )
+)]
+pub async fn get_invoice(
+    State(state): State<AppState>,
+    Path(id): Path<Uuid>,
+) -> Result<Json<Invoice>, Problem> {
+    let invoice = state
+        .services
+        .billing
+        .get_invoice(id, deadline(&state))
+        .await;
+    invoice.map(Json).map_err(|error| upstream_problem(&error))
+}
+
+/// Pay an invoice
+///
+/// Charges the card for the whole amount. The `Idempotency-Key` is required: a retry with the
+/// same key and body answers the first attempt and charges nothing more.
+#[utoipa::path(
+    post,
+    path = "/invoices/{id}/payments",
+    operation_id = "pay_invoice",
+    tag = "invoices",
+    security(("api_key" = []), ("bearer" = [])),
+    params(
+        ("id" = Uuid, Path, description = "The invoice id"),
+        ("Idempotency-Key" = String, Header,
+         description = "Required: 1–255 printable ASCII characters, unique per payment attempt",
+         example = "pay-019a7b4f-1"),
+    ),
+    request_body = PayInvoice,
+    responses(
+        (status = 201, description = "The payment was approved (or replayed for a repeated key)",
+         body = Payment),
+        (status = 400, description = "The id is not a UUID, or the Idempotency-Key is missing or invalid",
+         body = Problem, content_type = "application/problem+json"),
+        (status = 402, description = "The card was declined; the invoice stays open",
+         body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No invoice has this id", body = Problem,
+         content_type = "application/problem+json"),
+        (status = 409, description = "The invoice is already paid, or void", body = Problem,
+         content_type = "application/problem+json"),
+        (status = 422, description = "The card number is invalid, or the key was used for another payment",
+         body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn pay_invoice(
+    State(state): State<AppState>,
+    Path(id): Path<Uuid>,
+    idempotency_key: IdempotencyKey,
+    Json(payment): Json<PayInvoice>,
+) -> Result<(StatusCode, Json<Payment>), Problem> {
+    let key = idempotency_key.required()?;
+    let paid = state
+        .services
+        .billing
+        .pay(id, &payment, &key, deadline(&state))
+        .await;
+    paid.map(|payment| (StatusCode::CREATED, Json(payment)))
+        .map_err(|error| upstream_problem(&error))
+}
+
+/// Prometheus metrics
+///
+/// Requests and latency per route; calls, outcomes and latency per upstream.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    operation_id = "metrics",
+    tag = "ops",
+    responses((status = 200, description = "Prometheus text format", body = String,
+               content_type = "text/plain; version=0.0.4")),
+)]
+pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; version=0.0.4"),
+        )],
+        state.metrics.render(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(base_rate: f64) -> PurchaseRequest {
+        PurchaseRequest {
+            zipcode: "33139".into(),
+            base_rate,
+            user: "Ada".into(),
+            contact: None,
+        }
+    }
+
+    #[test]
+    fn base_rates_become_exact_cents() {
+        assert_eq!(request(1200.0).validate().unwrap().base_rate_cents, 120_000);
+        assert_eq!(request(0.29).validate().unwrap().base_rate_cents, 29);
+        assert_eq!(
+            request(1234.56).validate().unwrap().base_rate_cents,
+            123_456
+        );
+        for bad in [0.0, -1.0, 12.345, f64::INFINITY, 2e10] {
+            let problem = request(bad).validate().unwrap_err();
+            assert_eq!(problem.errors[0].pointer, "/base_rate", "{bad}");
+        }
+    }
+
+    #[test]
+    fn every_broken_rule_is_reported() {
+        let problem = PurchaseRequest {
+            zipcode: "331".into(),
+            base_rate: 1.001,
+            user: " ".into(),
+            contact: Some(Contact {
+                email: Some("nope".into()),
+                phone: Some("5".into()),
+            }),
+        }
+        .validate()
+        .unwrap_err();
+        let pointers: Vec<_> = problem.errors.iter().map(|e| e.pointer.as_str()).collect();
+        assert_eq!(
+            pointers,
+            [
+                "/zipcode",
+                "/base_rate",
+                "/user",
+                "/contact/email",
+                "/contact/phone"
+            ]
+        );
+    }
+}

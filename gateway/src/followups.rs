@@ -1,0 +1,188 @@
+//! The follow-up worker: finishes what a purchase could not finish itself, from the journal,
+//! so it survives restarts. It undoes abandoned or half-undone purchases (cancel the policy,
+//! void its invoices) and delivers confirmations the notification service could not take.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use nfip_kit::context::{self, RequestContext, Traceparent};
+use nfip_kit::db;
+use tokio::sync::{Notify, watch};
+use tokio::task::JoinHandle;
+
+use crate::AppState;
+use crate::journal::{Abandoned, PendingNotification};
+use crate::purchase::{compensate, upstream_key};
+use crate::upstream::Deadline;
+use crate::upstream::notification::NewNotification;
+use crate::upstream::policy::NewPolicy;
+
+const BATCH: u32 = 16;
+/// How long one follow-up holds its purchase.
+const LEASE: Duration = Duration::from_secs(60);
+/// The longest the worker sleeps without looking at the journal.
+const IDLE_CHECK: Duration = Duration::from_secs(5);
+/// The longest wait between two tries of a confirmation.
+const NOTIFY_CAP: Duration = Duration::from_secs(300);
+
+pub struct Followups {
+    stop: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+impl Followups {
+    /// Starts the worker; `state.followups` wakes it.
+    pub fn spawn(state: AppState) -> Followups {
+        let (stop, stopped) = watch::channel(false);
+        let task = tokio::spawn(run(state, stopped));
+        Followups { stop, task }
+    }
+
+    /// Finishes the follow-up in progress, then stops.
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+    }
+}
+
+async fn run(state: AppState, mut stopped: watch::Receiver<bool>) {
+    let wake: Arc<Notify> = Arc::clone(&state.followups);
+    while !*stopped.borrow() {
+        let now = db::now();
+        let abandoned = state.journal.claim_abandoned(now, now + LEASE, BATCH).await;
+        let notifications = state
+            .journal
+            .claim_notifications(now, now + LEASE, BATCH)
+            .await;
+        let (abandoned, notifications) = match (abandoned, notifications) {
+            (Ok(a), Ok(n)) => (a, n),
+            (Err(error), _) | (_, Err(error)) => {
+                tracing::warn!(%error, "cannot read the purchase journal; trying again shortly");
+                (Vec::new(), Vec::new())
+            }
+        };
+        for purchase in &abandoned {
+            within(
+                &purchase.request_id,
+                &purchase.traceparent,
+                undo(&state, purchase),
+            )
+            .await;
+        }
+        for pending in &notifications {
+            within(
+                &pending.request_id,
+                &pending.traceparent,
+                notify(&state, pending),
+            )
+            .await;
+        }
+        if abandoned.len() == BATCH as usize || notifications.len() == BATCH as usize {
+            continue;
+        }
+        let wait = match state.journal.next_followup().await {
+            Ok(Some(next)) => Duration::try_from(next - db::now())
+                .unwrap_or(Duration::ZERO)
+                .min(IDLE_CHECK),
+            _ => IDLE_CHECK,
+        };
+        if wait.is_zero() {
+            // Due now, but just claimed by someone else, or failed to claim: don't spin.
+            tokio::task::yield_now().await;
+        }
+        tokio::select! {
+            () = wake.notified() => {}
+            () = tokio::time::sleep(wait.max(Duration::from_millis(5))) => {}
+            _ = stopped.changed() => {}
+        }
+    }
+}
+
+/// Runs `work` as part of the purchase's original request, so its logs and upstream calls carry
+/// the same request id and trace.
+async fn within<F: Future<Output = ()>>(request_id: &str, traceparent: &str, work: F) {
+    let context = RequestContext {
+        request_id: request_id.to_owned(),
+        trace: Traceparent::parse(traceparent).unwrap_or_else(Traceparent::new_root),
+    };
+    let span =
+        tracing::info_span!("followup", id = %context.request_id, trace = %context.trace.trace_id);
+    tracing::Instrument::instrument(context::scope(context, work), span).await;
+}
+
+async fn undo(state: &AppState, purchase: &Abandoned) {
+    let new_policy: NewPolicy = match serde_json::from_str(&purchase.policy_request) {
+        Ok(policy) => policy,
+        Err(error) => {
+            tracing::error!(purchase = purchase.key, %error, "unreadable journal entry; leaving it");
+            return;
+        }
+    };
+    let deadline = Deadline::after(state.config.purchase_deadline);
+    let recorded = match compensate(
+        state,
+        &purchase.key,
+        purchase.attempt,
+        &new_policy,
+        deadline,
+    )
+    .await
+    {
+        Ok(()) => state.journal.release_for_retry(&purchase.key, true).await,
+        Err(error) => {
+            let retry_at = db::now() + state.config.followup_retry;
+            tracing::warn!(
+                purchase = purchase.key,
+                "undoing failed ({error}); trying again at {retry_at}"
+            );
+            state.journal.postpone(&purchase.key, retry_at).await
+        }
+    };
+    if let Err(error) = recorded {
+        tracing::error!(purchase = purchase.key, %error, "cannot record the follow-up");
+    }
+}
+
+async fn notify(state: &AppState, pending: &PendingNotification) {
+    let message: NewNotification = match serde_json::from_str(&pending.request) {
+        Ok(message) => message,
+        Err(error) => {
+            tracing::error!(purchase = pending.key, %error, "unreadable pending notification; dropping it");
+            let _ = state.journal.notification_tried(&pending.key, None).await;
+            return;
+        }
+    };
+    let key = upstream_key(&pending.key, pending.attempt, "notification");
+    let deadline = Deadline::after(state.config.purchase_deadline);
+    let retry_at = match state
+        .services
+        .notification
+        .send(&message, &key, deadline)
+        .await
+    {
+        Ok(queued) => {
+            tracing::info!(purchase = pending.key, notification = %queued.id, "late confirmation queued");
+            None
+        }
+        Err(error) => {
+            let exponent = u32::try_from(pending.attempts.clamp(0, 16)).unwrap_or(16);
+            let delay = state
+                .config
+                .followup_retry
+                .saturating_mul(1 << exponent)
+                .min(NOTIFY_CAP);
+            tracing::warn!(
+                purchase = pending.key,
+                "confirmation still not sent ({error}); next try in {delay:?}"
+            );
+            Some(db::now() + delay)
+        }
+    };
+    if let Err(error) = state
+        .journal
+        .notification_tried(&pending.key, retry_at)
+        .await
+    {
+        tracing::error!(purchase = pending.key, %error, "cannot record the notification attempt");
+    }
+}

@@ -1,0 +1,199 @@
+//! The gateway's view of the billing service (`openapi/billing.json`).
+
+use axum::http::{Method, StatusCode};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::{Call, Deadline, Upstream, UpstreamError};
+
+/// `CreateInvoice` in the billing spec.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewInvoice {
+    pub policy_id: Uuid,
+    pub base_rate_cents: i64,
+    pub risk_score: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum InvoiceStatus {
+    Open,
+    Paid,
+    Void,
+}
+
+/// An invoice: the premium for a policy.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Invoice {
+    pub id: Uuid,
+    pub policy_id: Uuid,
+    /// The annual base rate in cents, before the risk score is applied.
+    pub base_rate_cents: i64,
+    #[schema(minimum = 0.0, maximum = 1.0)]
+    pub risk_score: f64,
+    /// What is due, in cents.
+    pub amount_cents: i64,
+    /// Always `USD`.
+    #[schema(example = "USD")]
+    pub currency: String,
+    pub status: InvoiceStatus,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(
+        with = "time::serde::rfc3339::option",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(nullable = false)]
+    pub paid_at: Option<OffsetDateTime>,
+    #[serde(
+        with = "time::serde::rfc3339::option",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(nullable = false)]
+    pub voided_at: Option<OffsetDateTime>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct InvoiceList {
+    pub items: Vec<Invoice>,
+}
+
+/// A card payment for the whole amount of an invoice.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"card_number": "4242424242424242"}))]
+pub struct PayInvoice {
+    /// 12–19 digits. Test cards: 4000000000000002 (declined), 4000000000009995 (insufficient
+    /// funds), 4000000000000069 (expired); others with a valid check digit are approved.
+    #[schema(min_length = 12, max_length = 40, example = "4242424242424242")]
+    pub card_number: String,
+}
+
+/// An approved payment.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Payment {
+    pub id: Uuid,
+    pub invoice_id: Uuid,
+    pub amount_cents: i64,
+    #[schema(example = "USD")]
+    pub currency: String,
+    #[schema(pattern = "^[0-9]{4}$")]
+    pub card_last4: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+#[derive(Debug)]
+pub struct BillingService(pub Upstream);
+
+impl BillingService {
+    /// `create_invoice`: POST /api/invoices, keyed so a retry issues nothing new.
+    pub async fn create_invoice(
+        &self,
+        invoice: &NewInvoice,
+        idempotency_key: &str,
+        deadline: Deadline,
+    ) -> Result<Invoice, UpstreamError> {
+        self.0
+            .call(
+                Call {
+                    operation: "create_invoice",
+                    method: Method::POST,
+                    path: String::from("/api/invoices"),
+                    body: Some(invoice),
+                    idempotency_key: Some(idempotency_key),
+                    success: StatusCode::CREATED,
+                },
+                deadline,
+            )
+            .await
+    }
+
+    /// `get_invoice`: GET /api/invoices/{id}.
+    pub async fn get_invoice(
+        &self,
+        id: Uuid,
+        deadline: Deadline,
+    ) -> Result<Invoice, UpstreamError> {
+        self.0
+            .call(
+                Call::<()> {
+                    operation: "get_invoice",
+                    method: Method::GET,
+                    path: format!("/api/invoices/{id}"),
+                    body: None,
+                    idempotency_key: None,
+                    success: StatusCode::OK,
+                },
+                deadline,
+            )
+            .await
+    }
+
+    /// `list_invoices`: GET /api/invoices?policy_id=…
+    pub async fn invoices_of(
+        &self,
+        policy_id: Uuid,
+        deadline: Deadline,
+    ) -> Result<Vec<Invoice>, UpstreamError> {
+        let list: InvoiceList = self
+            .0
+            .call(
+                Call::<()> {
+                    operation: "list_invoices",
+                    method: Method::GET,
+                    path: format!("/api/invoices?policy_id={policy_id}"),
+                    body: None,
+                    idempotency_key: None,
+                    success: StatusCode::OK,
+                },
+                deadline,
+            )
+            .await?;
+        Ok(list.items)
+    }
+
+    /// `void_invoice`: POST /api/invoices/{id}/void (idempotent).
+    pub async fn void(&self, id: Uuid, deadline: Deadline) -> Result<Invoice, UpstreamError> {
+        self.0
+            .call(
+                Call::<()> {
+                    operation: "void_invoice",
+                    method: Method::POST,
+                    path: format!("/api/invoices/{id}/void"),
+                    body: None,
+                    idempotency_key: None,
+                    success: StatusCode::OK,
+                },
+                deadline,
+            )
+            .await
+    }
+
+    /// `pay_invoice`: POST /api/invoices/{id}/payments with the caller's idempotency key.
+    pub async fn pay(
+        &self,
+        id: Uuid,
+        payment: &PayInvoice,
+        idempotency_key: &str,
+        deadline: Deadline,
+    ) -> Result<Payment, UpstreamError> {
+        self.0
+            .call(
+                Call {
+                    operation: "pay_invoice",
+                    method: Method::POST,
+                    path: format!("/api/invoices/{id}/payments"),
+                    body: Some(payment),
+                    idempotency_key: Some(idempotency_key),
+                    success: StatusCode::CREATED,
+                },
+                deadline,
+            )
+            .await
+    }
+}

@@ -1,0 +1,125 @@
+//! The gateway's view of the policy service (`openapi/policy.json`).
+
+use axum::http::{Method, StatusCode};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::{Call, Deadline, Upstream, UpstreamError};
+
+/// How to reach a policy holder.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(min_properties = 1)]
+pub struct Contact {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(format = Email, example = "ada@example.org")]
+    pub email: Option<String>,
+    /// E.164 form.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = r"^\+[1-9][0-9]{6,14}$", example = "+15555550123")]
+    pub phone: Option<String>,
+}
+
+/// `CreatePolicy` in the policy spec.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewPolicy {
+    pub holder: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contact: Option<Contact>,
+    pub zipcode: String,
+    pub risk_score: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PolicyStatus {
+    Active,
+    Cancelled,
+}
+
+/// A flood insurance policy.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Policy {
+    pub id: Uuid,
+    pub holder: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub contact: Option<Contact>,
+    #[schema(pattern = "^[0-9]{5}$")]
+    pub zipcode: String,
+    #[schema(minimum = 0.0, maximum = 1.0)]
+    pub risk_score: f64,
+    pub status: PolicyStatus,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(
+        with = "time::serde::rfc3339::option",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(nullable = false)]
+    pub cancelled_at: Option<OffsetDateTime>,
+}
+
+#[derive(Debug)]
+pub struct PolicyService(pub Upstream);
+
+impl PolicyService {
+    /// `create_policy`: POST /api/policies, keyed so a retry creates nothing new.
+    pub async fn create(
+        &self,
+        policy: &NewPolicy,
+        idempotency_key: &str,
+        deadline: Deadline,
+    ) -> Result<Policy, UpstreamError> {
+        self.0
+            .call(
+                Call {
+                    operation: "create_policy",
+                    method: Method::POST,
+                    path: String::from("/api/policies"),
+                    body: Some(policy),
+                    idempotency_key: Some(idempotency_key),
+                    success: StatusCode::CREATED,
+                },
+                deadline,
+            )
+            .await
+    }
+
+    /// `get_policy`: GET /api/policies/{id}.
+    pub async fn get(&self, id: Uuid, deadline: Deadline) -> Result<Policy, UpstreamError> {
+        self.0
+            .call(
+                Call::<()> {
+                    operation: "get_policy",
+                    method: Method::GET,
+                    path: format!("/api/policies/{id}"),
+                    body: None,
+                    idempotency_key: None,
+                    success: StatusCode::OK,
+                },
+                deadline,
+            )
+            .await
+    }
+
+    /// `cancel_policy`: POST /api/policies/{id}/cancel (idempotent).
+    pub async fn cancel(&self, id: Uuid, deadline: Deadline) -> Result<Policy, UpstreamError> {
+        self.0
+            .call(
+                Call::<()> {
+                    operation: "cancel_policy",
+                    method: Method::POST,
+                    path: format!("/api/policies/{id}/cancel"),
+                    body: None,
+                    idempotency_key: None,
+                    success: StatusCode::OK,
+                },
+                deadline,
+            )
+            .await
+    }
+}

@@ -1,0 +1,221 @@
+//! What the gateway answers before it calls any service.
+
+use serde_json::json;
+
+use crate::helpers::{KEY, problem, spawn_gateway};
+
+#[tokio::test]
+async fn requests_without_a_valid_key_are_401() {
+    let gateway = spawn_gateway().await;
+    let purchase = json!({"zipcode": "33139", "base_rate": 1200, "user": "Ada"});
+    let url = gateway.server.url("/purchase");
+    let none = gateway
+        .http
+        .post(&url)
+        .json(&purchase)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(none.headers()["www-authenticate"], "Bearer realm=\"nfip\"");
+    let body = problem(none, 401).await;
+    assert_eq!(body["type"], "urn:nfip:problem:unauthorized");
+    let wrong = gateway
+        .http
+        .post(&url)
+        .header("x-api-key", "nope")
+        .json(&purchase)
+        .send()
+        .await
+        .unwrap();
+    problem(wrong, 401).await;
+    let wrong_bearer = gateway
+        .http
+        .get(gateway.server.url("/risk/33139"))
+        .bearer_auth("nope")
+        .send()
+        .await
+        .unwrap();
+    problem(wrong_bearer, 401).await;
+    // Health, docs and metrics need no key.
+    for open in [
+        "/healthz",
+        "/readyz",
+        "/docs/",
+        "/openapi.json",
+        "/metrics",
+        "/specs/risk.json",
+    ] {
+        let response = gateway
+            .http
+            .get(gateway.server.url(open))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{open}");
+    }
+    gateway.db.drop().await;
+}
+
+#[tokio::test]
+async fn bad_purchases_are_refused_before_any_service_is_called() {
+    let gateway = spawn_gateway().await;
+    let url = gateway.server.url("/purchase");
+    let send = |body: String, content_type: &'static str| {
+        let request = gateway
+            .http
+            .post(&url)
+            .header("x-api-key", KEY)
+            .header("content-type", content_type)
+            .body(body);
+        async move { request.send().await.unwrap() }
+    };
+    problem(send("{\"zipcode\": ".into(), "application/json").await, 400).await;
+    problem(
+        send("zipcode=33139".into(), "application/x-www-form-urlencoded").await,
+        415,
+    )
+    .await;
+    problem(
+        send(
+            json!({"user": "x".repeat(70_000)}).to_string(),
+            "application/json",
+        )
+        .await,
+        413,
+    )
+    .await;
+    let cases = [
+        (json!({"base_rate": 1200, "user": "Ada"}), "/zipcode"),
+        (
+            json!({"zipcode": 33139, "base_rate": 1200, "user": "Ada"}),
+            "/zipcode",
+        ),
+        (
+            json!({"zipcode": "3313", "base_rate": 1200, "user": "Ada"}),
+            "/zipcode",
+        ),
+        (
+            json!({"zipcode": "33139", "base_rate": "1200", "user": "Ada"}),
+            "/base_rate",
+        ),
+        (
+            json!({"zipcode": "33139", "base_rate": 12.345, "user": "Ada"}),
+            "/base_rate",
+        ),
+        (
+            json!({"zipcode": "33139", "base_rate": -5, "user": "Ada"}),
+            "/base_rate",
+        ),
+        (
+            json!({"zipcode": "33139", "base_rate": 1200, "user": ""}),
+            "/user",
+        ),
+        (
+            json!({"zipcode": "33139", "base_rate": 1200, "user": "Ada", "contact": {}}),
+            "/contact",
+        ),
+        (
+            json!({"zipcode": "33139", "base_rate": 1200, "user": "Ada", "contact": {"email": "x"}}),
+            "/contact/email",
+        ),
+        (
+            json!({"zipcode": "33139", "base_rate": 1200, "user": "Ada", "coupon": "FREE"}),
+            "/coupon",
+        ),
+    ];
+    for (body, pointer) in cases {
+        let answer = problem(send(body.to_string(), "application/json").await, 422).await;
+        assert_eq!(
+            answer["errors"][0]["pointer"], pointer,
+            "{body} -> {answer}"
+        );
+    }
+    let key = gateway
+        .http
+        .post(&url)
+        .header("x-api-key", KEY)
+        .header("idempotency-key", "")
+        .json(&json!({"zipcode": "33139", "base_rate": 1200, "user": "Ada"}))
+        .send()
+        .await
+        .unwrap();
+    problem(key, 400).await;
+    let pay = gateway
+        .http
+        .post(
+            gateway
+                .server
+                .url("/invoices/0192f0c1-7d4e-7cc2-9a8e-2f1d2b9a4c11/payments"),
+        )
+        .header("x-api-key", KEY)
+        .json(&json!({"card_number": "4242424242424242"}))
+        .send()
+        .await
+        .unwrap();
+    let answer = problem(pay, 400).await;
+    assert_eq!(answer["errors"][0]["pointer"], "Idempotency-Key");
+    gateway.db.drop().await;
+}
+
+#[tokio::test]
+async fn bad_paths_and_unknown_routes_are_problems() {
+    let gateway = spawn_gateway().await;
+    let get = |path: &str| {
+        gateway
+            .http
+            .get(gateway.server.url(path))
+            .header("x-api-key", KEY)
+            .send()
+    };
+    problem(get("/risk/331").await.unwrap(), 400).await;
+    problem(get("/policies/not-a-uuid").await.unwrap(), 400).await;
+    problem(get("/invoices/12").await.unwrap(), 400).await;
+    problem(get("/nope").await.unwrap(), 404).await;
+    problem(get("/specs/secrets.json").await.unwrap(), 404).await;
+    let delete = gateway
+        .http
+        .delete(gateway.server.url("/purchase"))
+        .header("x-api-key", KEY)
+        .send()
+        .await
+        .unwrap();
+    problem(delete, 405).await;
+    gateway.db.drop().await;
+}
+
+#[tokio::test]
+async fn an_unreachable_service_is_a_503_naming_it() {
+    let gateway = spawn_gateway().await;
+    let response = gateway
+        .http
+        .get(gateway.server.url("/risk/33139"))
+        .header("x-api-key", KEY)
+        .header("x-request-id", "unreachable-1")
+        .send()
+        .await
+        .unwrap();
+    let body = problem(response, 503).await;
+    assert_eq!(body["type"], "urn:nfip:problem:upstream-unavailable");
+    assert_eq!(body["upstream"], "risk");
+    assert_eq!(body["request_id"], "unreachable-1");
+    let metrics = gateway
+        .http
+        .get(gateway.server.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains(
+            "nfip_gateway_requests_total{route=\"/risk/{zipcode}\",method=\"GET\",status=\"503\"} 1"
+        ),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("upstream=\"risk\",operation=\"get_risk\",outcome=\"unreachable\""),
+        "{metrics}"
+    );
+    gateway.db.drop().await;
+}
