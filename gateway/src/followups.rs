@@ -128,7 +128,7 @@ async fn undo(state: &AppState, purchase: &Abandoned) {
     )
     .await
     {
-        Ok(()) => state.journal.release_for_retry(&purchase.key, true).await,
+        Ok(()) => state.journal.compensated(&purchase.key).await,
         Err(error) => {
             let retry_at = db::now() + state.config.followup_retry;
             tracing::warn!(

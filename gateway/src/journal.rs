@@ -1,11 +1,11 @@
 //! The purchase journal: idempotency for `POST /purchase`, and the state that lets an abandoned
 //! purchase be undone and a late notification be delivered, surviving restarts.
 //!
-//! A purchase moves `running` → `done`; or `running` → `compensating` → `retry` when it failed
-//! after creating something and that was undone (the next run is a new attempt); or `running` →
-//! `retry` when it failed before creating anything. A `running` row whose lease ran out was
-//! abandoned (its process died): a retry of the same request resumes it, or the follow-up worker
-//! undoes it, whichever claims it first.
+//! A purchase moves `running` → `done`, or, when a step failed after the policy may have been
+//! created, `running` → `compensating` (the follow-up worker undoes it) → `retry` (a retry of the
+//! request runs a new attempt) or → `done` (the failure was a refusal, kept as the final answer).
+//! A `running` row whose lease ran out was abandoned (its process died): a retry of the same
+//! request resumes it, or the follow-up worker undoes it, whichever claims it first.
 
 use nfip_kit::Db;
 use nfip_kit::db::{self, DbError, Migration};
@@ -219,31 +219,38 @@ impl Journal {
         Ok(())
     }
 
-    /// The run failed; a retry may run it again. `undone` says whether what it created was
-    /// undone, in which case the next run is a new attempt.
-    pub async fn release_for_retry(&self, key: &str, undone: bool) -> Result<(), sqlx::Error> {
+    /// The run failed after it may have created something: hand it to the follow-up worker
+    /// to undo now. `last_word` is the final answer for retries, when the failure was a
+    /// refusal; without it, a retry after the undoing runs a new attempt.
+    pub async fn abandon(
+        &self,
+        key: &str,
+        last_word: Option<&StoredAnswer>,
+    ) -> Result<(), sqlx::Error> {
+        let now = db::timestamp(db::now());
         sqlx::query(
-            "UPDATE purchases SET state = 'retry', \
-             attempt = attempt + CASE WHEN $2 THEN 1 ELSE 0 END, updated_at = $3 \
-             WHERE purchase_key = $1",
+            "UPDATE purchases SET state = 'compensating', lease_until = $2, updated_at = $2, \
+             status_code = $3, response = $4 WHERE purchase_key = $1",
         )
         .bind(key)
-        .bind(undone)
-        .bind(db::timestamp(db::now()))
+        .bind(now)
+        .bind(last_word.map(|answer| i64::from(answer.status)))
+        .bind(last_word.map(|answer| answer.body.as_str()))
         .execute(self.db.pool())
         .await?;
         Ok(())
     }
 
-    /// The run failed and its undoing could not finish now: leave it to the follow-up worker.
-    pub async fn abandon(&self, key: &str) -> Result<(), sqlx::Error> {
-        let now = db::timestamp(db::now());
+    /// The undoing is done: the purchase is over (with its last word), or open to a new attempt.
+    pub async fn compensated(&self, key: &str) -> Result<(), sqlx::Error> {
         sqlx::query(
-            "UPDATE purchases SET state = 'compensating', lease_until = $2, updated_at = $2 \
-             WHERE purchase_key = $1",
+            "UPDATE purchases SET \
+               state = CASE WHEN response IS NULL THEN 'retry' ELSE 'done' END, \
+               attempt = attempt + 1, updated_at = $2 \
+             WHERE purchase_key = $1 AND state = 'compensating'",
         )
         .bind(key)
-        .bind(now)
+        .bind(db::timestamp(db::now()))
         .execute(self.db.pool())
         .await?;
         Ok(())

@@ -4,8 +4,9 @@
 //!   (`<key>#<attempt>/policy`), so retrying a call, or resuming an abandoned purchase, creates
 //!   nothing twice.
 //! - If the invoice cannot be issued, the policy is cancelled and any invoice the failed call may
-//!   have left is voided (compensation); if that cannot finish now, the follow-up worker finishes
-//!   it. No orphan policy or invoice survives a single failure.
+//!   have left is voided (compensation), by the follow-up worker, from the journal: the caller
+//!   gets its answer at once, and the undoing survives a restart. No orphan policy or invoice
+//!   survives a single failure.
 //! - A notification failure does not undo the sale: it is recorded and delivered later.
 //! - With an `Idempotency-Key`, a retry of the same request answers the first answer, also when
 //!   the retries arrive concurrently; the key with another body is refused.
@@ -280,7 +281,7 @@ impl Run<'_> {
                     .await;
             }
             // The policy may exist: undo whatever this attempt created.
-            Err(error) => return self.fail(&error, new_policy).await,
+            Err(error) => return self.fail(&error).await,
         };
 
         let new_invoice = NewInvoice {
@@ -294,7 +295,7 @@ impl Run<'_> {
             .await
         {
             Ok(invoice) => invoice,
-            Err(error) => return self.fail(&error, new_policy).await,
+            Err(error) => return self.fail(&error).await,
         };
 
         let notification = order
@@ -352,34 +353,28 @@ impl Run<'_> {
         }
     }
 
-    /// A step failed after the policy may have been created: undo, then answer the failure.
-    async fn fail(&self, error: &UpstreamError, new_policy: &NewPolicy) -> Answer {
-        let answer = match error {
-            UpstreamError::Rejected { .. } => Answer::problem(passthrough(error)),
-            _ => Answer::problem(upstream_problem(error)),
-        };
-        // Undoing gets its own budget: the purchase's may be spent.
-        let budget = Deadline::after(self.state.config.purchase_deadline);
-        let undone = compensate(self.state, self.key, self.attempt, new_policy, budget).await;
-        let journal = &self.state.journal;
-        let recorded = match undone {
-            Ok(()) if matches!(error, UpstreamError::Rejected { .. }) => {
-                // A refusal is final: retries get the same answer.
-                journal.finish(self.key, &answer.stored(), None).await
+    /// A step failed after the policy may have been created: answer the failure at once and
+    /// leave the undoing to the follow-up worker, which works from the journal and so finishes
+    /// it even across a restart. A refusal (4xx) is final: retries get the same answer once
+    /// the undoing is done; after any other failure a retry runs a new attempt.
+    async fn fail(&self, error: &UpstreamError) -> Answer {
+        let (answer, last_word) = match error {
+            UpstreamError::Rejected { .. } => {
+                let answer = Answer::problem(passthrough(error));
+                let stored = answer.stored();
+                (answer, Some(stored))
             }
-            Ok(()) => journal.release_for_retry(self.key, true).await,
-            Err(undo_error) => {
-                tracing::error!(
-                    purchase = self.key,
-                    "could not undo the failed purchase now ({undo_error}); the follow-up worker will"
-                );
-                self.state.followups.notify_one();
-                journal.abandon(self.key).await
-            }
+            _ => (Answer::problem(upstream_problem(error)), None),
         };
-        if let Err(journal_error) = recorded {
+        if let Err(journal_error) = self
+            .state
+            .journal
+            .abandon(self.key, last_word.as_ref())
+            .await
+        {
             tracing::error!(purchase = self.key, %journal_error, "cannot record the failed purchase");
         }
+        self.state.followups.notify_one();
         answer
     }
 }

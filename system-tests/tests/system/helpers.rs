@@ -1,0 +1,267 @@
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use nfip_gateway::followups::Followups;
+use nfip_gateway::upstream::CallPolicy;
+use nfip_gateway::{ApiKeys, AppState, Journal, Metrics, ServiceUrls, Services, Settings};
+use nfip_kit::db::Backend;
+use nfip_kit::testing::{TestDatabase, TestServer, eventually};
+use nfip_notification::delivery::{Outbox, RetryPolicy, Worker};
+use serde_json::{Value, json};
+use sqlx::Row;
+use tokio::sync::Notify;
+
+use crate::proxy::FaultProxy;
+
+pub const KEY: &str = "system-test-key";
+/// One call to a service may take this long before the gateway gives up on it.
+pub const HOP_TIMEOUT: Duration = Duration::from_millis(300);
+/// A whole purchase may take this long.
+pub const DEADLINE: Duration = Duration::from_millis(1_500);
+
+/// One service: its app on 127.0.0.1:0, behind a fault proxy the gateway calls.
+pub struct Service {
+    pub server: TestServer,
+    pub proxy: FaultProxy,
+    pub db: sqlx::AnyPool,
+}
+
+impl Service {
+    async fn start(app: axum::Router, db: sqlx::AnyPool) -> Service {
+        let server = TestServer::spawn(app).await;
+        let proxy = FaultProxy::start(server.url("")).await;
+        Service { server, proxy, db }
+    }
+
+    /// Rows of a table, counted directly in the service's database.
+    pub async fn count(&self, table: &str, filter: &str) -> i64 {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT COUNT(*) AS n FROM {table} WHERE {filter}"
+        )))
+        .fetch_one(&self.db)
+        .await
+        .unwrap()
+        .get("n")
+    }
+}
+
+/// The gateway and the four services, each with a fresh database.
+pub struct Stack {
+    pub gateway: TestServer,
+    pub http: reqwest::Client,
+    pub risk: Service,
+    pub policy: Service,
+    pub billing: Service,
+    pub notification: Service,
+    pub journal: Journal,
+    /// Wakes the gateway's follow-up worker.
+    pub followups_wake: Arc<Notify>,
+    outbox: PathBuf,
+    databases: Vec<TestDatabase>,
+    worker: Option<Worker>,
+    followups: Option<Followups>,
+}
+
+impl Stack {
+    pub async fn start(backend: Backend) -> Stack {
+        let mut databases = Vec::new();
+        for _ in 0..5 {
+            databases.push(TestDatabase::create(backend).await);
+        }
+
+        let ratings = nfip_risk::RatingStore::connect(&databases[0].url)
+            .await
+            .unwrap();
+        nfip_risk::seed_if_empty(&ratings).await.unwrap();
+        let risk_db = ratings.db().pool().clone();
+        let risk = Service::start(nfip_risk::app(nfip_risk::AppState { ratings }), risk_db).await;
+
+        let policies = nfip_policy::PolicyStore::connect(&databases[1].url)
+            .await
+            .unwrap();
+        let policy_db = policies.db().pool().clone();
+        let policy = Service::start(
+            nfip_policy::app(nfip_policy::AppState { policies }),
+            policy_db,
+        )
+        .await;
+
+        let billing_store = nfip_billing::BillingStore::connect(&databases[2].url)
+            .await
+            .unwrap();
+        let billing_db = billing_store.db().pool().clone();
+        let billing = Service::start(
+            nfip_billing::app(nfip_billing::AppState {
+                billing: billing_store,
+            }),
+            billing_db,
+        )
+        .await;
+
+        let notifications = nfip_notification::NotificationStore::connect(&databases[3].url)
+            .await
+            .unwrap();
+        let outbox = std::env::temp_dir()
+            .join("nfip-tests")
+            .join(format!("outbox-{}", uuid::Uuid::new_v4()));
+        let channel = Arc::new(Outbox::new(
+            &outbox,
+            "NFIP <no-reply@nfip.invalid>".parse().unwrap(),
+        ));
+        let worker = Worker::spawn(notifications.clone(), channel, RetryPolicy::default());
+        let notification_db = notifications.db().pool().clone();
+        let notification = Service::start(
+            nfip_notification::app(nfip_notification::AppState {
+                notifications,
+                wake: worker.waker(),
+            }),
+            notification_db,
+        )
+        .await;
+
+        let journal = Journal::connect(&databases[4].url).await.unwrap();
+        let metrics = Metrics::default();
+        let urls = ServiceUrls {
+            risk: risk.proxy.url(),
+            policy: policy.proxy.url(),
+            billing: billing.proxy.url(),
+            notification: notification.proxy.url(),
+        };
+        let calls = CallPolicy {
+            hop_timeout: HOP_TIMEOUT,
+            connect_timeout: Duration::from_millis(200),
+            attempts: 3,
+            backoff: Duration::from_millis(10),
+            breaker_threshold: 20,
+            breaker_cooldown: Duration::from_millis(200),
+        };
+        let state = AppState {
+            services: Arc::new(Services::new(&urls, calls, &metrics)),
+            journal: journal.clone(),
+            config: Arc::new(Settings {
+                request_deadline: DEADLINE,
+                purchase_deadline: DEADLINE,
+                followup_retry: Duration::from_millis(50),
+            }),
+            metrics,
+            followups: Arc::new(Notify::new()),
+        };
+        let followups_wake = Arc::clone(&state.followups);
+        let followups = Followups::spawn(state.clone());
+        let gateway =
+            TestServer::spawn(nfip_gateway::app(state, ApiKeys::new([KEY.to_owned()]))).await;
+        Stack {
+            gateway,
+            http: reqwest::Client::new(),
+            risk,
+            policy,
+            billing,
+            notification,
+            journal,
+            followups_wake,
+            outbox,
+            databases,
+            worker: Some(worker),
+            followups: Some(followups),
+        }
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(followups) = self.followups.take() {
+            followups.stop().await;
+        }
+        if let Some(worker) = self.worker.take() {
+            worker.stop().await;
+        }
+        let _ = std::fs::remove_dir_all(&self.outbox);
+        for db in self.databases.drain(..) {
+            db.drop().await;
+        }
+    }
+
+    pub fn post(&self, path: &str) -> reqwest::RequestBuilder {
+        self.http
+            .post(self.gateway.url(path))
+            .header("x-api-key", KEY)
+    }
+
+    pub fn get(&self, path: &str) -> reqwest::RequestBuilder {
+        self.http
+            .get(self.gateway.url(path))
+            .header("x-api-key", KEY)
+    }
+
+    /// POST /purchase, optionally with an Idempotency-Key.
+    pub async fn purchase(&self, body: &Value, key: Option<&str>) -> reqwest::Response {
+        let mut request = self.post("/purchase").json(body);
+        if let Some(key) = key {
+            request = request.header("idempotency-key", key);
+        }
+        request.send().await.expect("the gateway answers")
+    }
+
+    /// Policies the policy service holds in this status.
+    pub async fn policies(&self, status: &str) -> i64 {
+        self.policy
+            .count("policies", &format!("status = '{status}'"))
+            .await
+    }
+
+    /// The state of a purchase in the gateway's journal.
+    pub async fn journal_state(&self, key: &str) -> Option<String> {
+        sqlx::query("SELECT state FROM purchases WHERE purchase_key = $1")
+            .bind(key)
+            .fetch_optional(self.journal.db().pool())
+            .await
+            .unwrap()
+            .map(|row| row.get("state"))
+    }
+
+    /// Waits until the policy and billing services hold exactly these counts, as the follow-up
+    /// worker finishes undoing.
+    pub async fn settles_at(&self, active: i64, cancelled: i64, open: i64, void: i64) {
+        let wanted = (active, cancelled, open, void);
+        eventually(
+            "the purchase to be undone",
+            Duration::from_secs(10),
+            || async {
+                let now = (
+                    self.policies("active").await,
+                    self.policies("cancelled").await,
+                    self.invoices("open").await,
+                    self.invoices("void").await,
+                );
+                (now == wanted).then_some(())
+            },
+        )
+        .await;
+    }
+
+    /// Invoices the billing service holds in this status.
+    pub async fn invoices(&self, status: &str) -> i64 {
+        self.billing
+            .count("invoices", &format!("status = '{status}'"))
+            .await
+    }
+}
+
+pub fn order(zipcode: &str) -> Value {
+    json!({
+        "zipcode": zipcode,
+        "base_rate": 1200.00,
+        "user": "Ada Lovelace",
+        "contact": {"email": "ada@example.org"}
+    })
+}
+
+pub async fn problem(response: reqwest::Response, status: u16) -> Value {
+    assert_eq!(response.status().as_u16(), status, "status");
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/problem+json"
+    );
+    let body: Value = response.json().await.expect("problem body is JSON");
+    assert_eq!(body["status"], status, "{body}");
+    body
+}

@@ -1,0 +1,213 @@
+use std::time::Duration;
+
+use nfip_kit::testing::eventually;
+use serde_json::{Value, json};
+
+use crate::helpers::{Stack, order, problem};
+
+nfip_kit::backend_tests! {
+    async fn a_purchase_creates_a_policy_an_invoice_and_a_confirmation(db) {
+        let stack = Stack::start(db.backend).await;
+        let response = stack.purchase(&order("33139"), None).await;
+        assert_eq!(response.status(), 201);
+        let location = response.headers()["location"].to_str().unwrap().to_owned();
+        let receipt: Value = response.json().await.unwrap();
+        assert_eq!(receipt["risk_score"], 0.9);
+        assert_eq!(receipt["flood_zone"], "AE");
+        assert_eq!((receipt["amount_cents"].as_i64(), receipt["amount"].as_str()), (Some(108_000), Some("1080.00")));
+        assert_eq!(receipt["notification"], "queued");
+        assert_eq!(location, format!("/policies/{}", receipt["policy_id"].as_str().unwrap()));
+
+        let policy: Value = stack.get(&location).send().await.unwrap().json().await.unwrap();
+        assert_eq!((policy["status"].as_str(), policy["holder"].as_str()), (Some("active"), Some("Ada Lovelace")));
+        let invoice: Value = stack
+            .get(&format!("/invoices/{}", receipt["invoice_id"].as_str().unwrap()))
+            .send().await.unwrap().json().await.unwrap();
+        assert_eq!((invoice["amount_cents"].as_i64(), invoice["status"].as_str()), (Some(108_000), Some("open")));
+        assert_eq!(invoice["policy_id"], receipt["policy_id"]);
+
+        let id = receipt["notification_id"].as_str().unwrap().to_owned();
+        eventually("the confirmation to be delivered", Duration::from_secs(10), || async {
+            let sent = stack.notification.count("notifications", &format!("id = '{id}' AND status = 'sent'")).await;
+            (sent == 1).then_some(())
+        })
+        .await;
+        stack.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn invoices_are_paid_through_the_gateway_once_per_key() {
+    let stack = Stack::start(nfip_kit::db::Backend::Sqlite).await;
+    let receipt: Value = stack
+        .purchase(&order("70112"), None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let pay = format!(
+        "/invoices/{}/payments",
+        receipt["invoice_id"].as_str().unwrap()
+    );
+    let send = |card: &'static str, key: &'static str| {
+        stack
+            .post(&pay)
+            .header("idempotency-key", key)
+            .json(&json!({"card_number": card}))
+            .send()
+    };
+    let declined = problem(send("4000000000000002", "try-1").await.unwrap(), 402).await;
+    assert_eq!(
+        (declined["type"].as_str(), declined["upstream"].as_str()),
+        (Some("urn:nfip:problem:payment-declined"), Some("billing"))
+    );
+    let paid = send("4242424242424242", "try-2").await.unwrap();
+    assert_eq!(paid.status(), 201);
+    let paid: Value = paid.json().await.unwrap();
+    assert_eq!(paid["amount_cents"], receipt["amount_cents"]);
+    let again: Value = send("4242424242424242", "try-2")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        again["id"], paid["id"],
+        "the same payment, not a second charge"
+    );
+    problem(send("4242424242424242", "try-3").await.unwrap(), 409).await;
+    assert_eq!(
+        stack
+            .billing
+            .count("payments", "status = 'succeeded'")
+            .await,
+        1
+    );
+    stack.stop().await;
+}
+
+#[tokio::test]
+async fn public_reads_pass_upstream_answers_through() {
+    let stack = Stack::start(nfip_kit::db::Backend::Sqlite).await;
+    let risk: Value = stack
+        .get("/risk/80302")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (risk["zipcode"].as_str(), risk["flood_zone"].as_str()),
+        (Some("80302"), Some("AE"))
+    );
+    assert_eq!(risk["factors"].as_array().unwrap().len(), 4);
+    let unknown = problem(stack.get("/risk/99999").send().await.unwrap(), 404).await;
+    assert_eq!(
+        (unknown["upstream"].as_str(), unknown["detail"].as_str()),
+        (Some("risk"), Some("no flood rating for ZIP code 99999"))
+    );
+    let missing = problem(
+        stack
+            .get("/policies/0192f0c1-7d4e-7cc2-9a8e-2f1d2b9a4c11")
+            .send()
+            .await
+            .unwrap(),
+        404,
+    )
+    .await;
+    assert_eq!(missing["upstream"], "policy");
+    problem(
+        stack
+            .get("/invoices/0192f0c1-7d4e-7cc2-9a8e-2f1d2b9a4c11")
+            .send()
+            .await
+            .unwrap(),
+        404,
+    )
+    .await;
+    stack.stop().await;
+}
+
+#[tokio::test]
+async fn one_request_id_and_trace_follow_a_purchase_to_every_service() {
+    let stack = Stack::start(nfip_kit::db::Backend::Sqlite).await;
+    let traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    let response = stack
+        .post("/purchase")
+        .header("x-request-id", "follow-me-1")
+        .header("traceparent", traceparent)
+        .json(&order("33139"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    assert_eq!(response.headers()["x-request-id"], "follow-me-1");
+    for service in [
+        &stack.risk,
+        &stack.policy,
+        &stack.billing,
+        &stack.notification,
+    ] {
+        let seen = service.proxy.seen();
+        assert!(!seen.is_empty());
+        for request in seen {
+            assert_eq!(
+                request.request_id.as_deref(),
+                Some("follow-me-1"),
+                "{request:?}"
+            );
+            let trace = request.traceparent.unwrap();
+            assert!(
+                trace.starts_with("00-4bf92f3577b34da6a3ce929d0e0e4736-"),
+                "same trace: {trace}"
+            );
+            assert!(
+                !trace.contains("00f067aa0ba902b7"),
+                "a span of its own: {trace}"
+            );
+        }
+    }
+    let metrics = stack
+        .http
+        .get(stack.gateway.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for line in [
+        "nfip_gateway_requests_total{route=\"/purchase\",method=\"POST\",status=\"201\"} 1",
+        "nfip_gateway_upstream_requests_total{upstream=\"billing\",operation=\"create_invoice\",outcome=\"ok\"} 1",
+        "nfip_gateway_upstream_duration_seconds_count{upstream=\"risk\",operation=\"get_risk\"} 1",
+    ] {
+        assert!(metrics.contains(line), "{line} in\n{metrics}");
+    }
+    stack.stop().await;
+}
+
+#[tokio::test]
+async fn an_unknown_zip_is_a_422_and_creates_nothing() {
+    let stack = Stack::start(nfip_kit::db::Backend::Sqlite).await;
+    let body = problem(stack.purchase(&order("99999"), None).await, 422).await;
+    assert_eq!(body["errors"][0]["pointer"], "/zipcode");
+    assert_eq!(
+        body["errors"][0]["detail"],
+        "no flood rating for ZIP code 99999"
+    );
+    let unauthenticated = stack
+        .http
+        .post(stack.gateway.url("/purchase"))
+        .json(&order("33139"))
+        .send()
+        .await
+        .unwrap();
+    problem(unauthenticated, 401).await;
+    assert_eq!(stack.policy.count("policies", "1 = 1").await, 0);
+    assert!(
+        stack.policy.proxy.seen().is_empty(),
+        "the policy service was never called"
+    );
+    stack.stop().await;
+}
