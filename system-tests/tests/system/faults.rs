@@ -68,7 +68,7 @@ async fn a_billing_500_is_a_502_not_retried_and_undone() {
         .proxy
         .seen()
         .iter()
-        .filter(|r| r.method == Method::POST)
+        .filter(|r| r.method == Method::POST && r.path == INVOICES)
         .count();
     assert_eq!(creates, 1, "a 500 is not retried");
     stack.settles_at(0, 1, 0, 0).await;
