@@ -1,8 +1,11 @@
 //! Developer tasks, run as `cargo xtask <task>` (an alias in `.cargo/config.toml`).
 //!
-//! `up` builds every service, starts each as its own process on its default port and
-//! database, waits until all answer `/readyz`, prints where their Swagger UIs are, prefixes
-//! their logs with their names, and stops them all on Ctrl-C (or when one of them dies).
+//! `up` builds the gateway and every service, starts each as its own process on its default port
+//! and database, waits until all answer `/readyz`, prints where their Swagger UIs are and the
+//! gateway's development API key, prefixes their logs with their names, and stops them all on
+//! Ctrl-C (or when one of them dies). `bench` is the purchase benchmark (see `bench.rs`).
+
+mod bench;
 
 use std::path::{Path, PathBuf};
 use std::process::{ExitCode, Stdio};
@@ -33,6 +36,18 @@ enum Task {
         #[arg(long, env = "NFIP_POSTGRES")]
         postgres: Option<String>,
     },
+    /// Benchmark POST /purchase: release build, the stack on fresh SQLite files, wrk at N
+    /// connections; prints throughput, p50, p99, each process's RSS and CPU per purchase.
+    Bench {
+        #[arg(long, default_value_t = 16)]
+        connections: u32,
+        /// How long to measure, after a 5 s warm-up (wrk syntax: 20s, 1m).
+        #[arg(long, default_value = "20s")]
+        duration: String,
+        /// wrk threads.
+        #[arg(long, default_value_t = 2)]
+        threads: u32,
+    },
 }
 
 /// One process of the stack.
@@ -41,7 +56,14 @@ struct Service {
     port: u16,
 }
 
-const SERVICES: [Service; 4] = [
+/// The API key `up` gives the gateway, printed for the developer.
+const DEV_API_KEY: &str = "nfip-dev-key";
+
+const SERVICES: [Service; 5] = [
+    Service {
+        name: "gateway",
+        port: 8080,
+    },
     Service {
         name: "risk",
         port: 8081,
@@ -65,6 +87,11 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.task {
         Task::Up { release, postgres } => up(release, postgres.as_deref()).await,
+        Task::Bench {
+            connections,
+            duration,
+            threads,
+        } => bench::run(connections, &duration, threads).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -160,32 +187,47 @@ struct Running {
     child: Child,
 }
 
+/// Starts one process of the stack on its default port, its output forwarded to ours.
+fn start(
+    root: &Path,
+    release: bool,
+    service: &Service,
+    database_url: &str,
+    env: &[(&str, String)],
+    log: &str,
+) -> Result<Running, String> {
+    let mut command = Command::new(binary(root, release, service.name));
+    if service.name == "gateway" {
+        command.env("GATEWAY_API_KEYS", DEV_API_KEY);
+    }
+    let mut child = command
+        .current_dir(root)
+        .env("LISTEN_ADDR", format!("127.0.0.1:{}", service.port))
+        .env("DATABASE_URL", database_url)
+        .env("RUST_LOG", log)
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot start {}: {e}", service.name))?;
+    forward(service.name, child.stdout.take().expect("piped"));
+    forward(service.name, child.stderr.take().expect("piped"));
+    Ok(Running {
+        name: service.name,
+        child,
+    })
+}
+
 async fn up(release: bool, postgres: Option<&str>) -> Result<(), String> {
     let root = workspace_root();
     build(&root, release).await?;
 
+    let log = std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into());
     let mut running = Vec::new();
     for service in &SERVICES {
         let url = database_url(postgres, service.name).await?;
-        let mut child = Command::new(binary(&root, release, service.name))
-            .current_dir(&root)
-            .env("LISTEN_ADDR", format!("127.0.0.1:{}", service.port))
-            .env("DATABASE_URL", url)
-            .env(
-                "RUST_LOG",
-                std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()),
-            )
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| format!("cannot start {}: {e}", service.name))?;
-        forward(service.name, child.stdout.take().expect("piped"));
-        forward(service.name, child.stderr.take().expect("piped"));
-        running.push(Running {
-            name: service.name,
-            child,
-        });
+        running.push(start(&root, release, service, &url, &[], &log)?);
     }
 
     let outcome = tokio::select! {
@@ -236,13 +278,19 @@ async fn wait_until_ready(running: &mut [Running]) -> Result<(), String> {
 
 fn print_banner() {
     println!();
-    println!("  nfip is up. Swagger UI of each service:");
+    println!("  nfip is up. Swagger UI of each process:");
     for service in &SERVICES {
         println!(
             "    {:<13} http://127.0.0.1:{}/docs",
             service.name, service.port
         );
     }
+    println!();
+    println!("  Development API key for the gateway: {DEV_API_KEY}");
+    println!(
+        "  Try: curl -s localhost:8080/purchase -H 'x-api-key: {DEV_API_KEY}' \\\n         -H 'content-type: application/json' -d '{{\"zipcode\":\"33139\",\"base_rate\":1200,\"user\":\"Ada\"}}'"
+    );
+    println!();
     println!("  Press Ctrl-C to stop them all.");
     println!();
 }

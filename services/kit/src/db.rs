@@ -86,6 +86,8 @@ impl Db {
                 }
                 AnyPoolOptions::new()
                     .max_connections(8)
+                    // A local file does not drop connections: no ping before every query.
+                    .test_before_acquire(false)
                     .after_connect(|conn, _meta| {
                         Box::pin(async move {
                             conn.execute(
