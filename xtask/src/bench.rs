@@ -26,7 +26,11 @@ pub async fn run(connections: u32, duration: &str, threads: u32) -> Result<(), S
     let mut running = Vec::new();
     for service in &SERVICES {
         let url = format!("sqlite://{}/{}.db", data.display(), service.name);
-        let env = if service.name == "notification" { vec![outbox.clone()] } else { Vec::new() };
+        let env = if service.name == "notification" {
+            vec![outbox.clone()]
+        } else {
+            Vec::new()
+        };
         running.push(start(&root, true, service, &url, &env, "warn")?);
     }
     let outcome = measure(&root, &mut running, connections, duration, threads, run_id).await;
@@ -49,7 +53,13 @@ async fn measure(
     let wrk = |duration: &str, tag: String| {
         let mut command = Command::new("wrk");
         command
-            .args(["--latency", "-t", &threads.to_string(), "-c", &connections.to_string()])
+            .args([
+                "--latency",
+                "-t",
+                &threads.to_string(),
+                "-c",
+                &connections.to_string(),
+            ])
             .args(["-d", duration, "-s"])
             .arg(&script)
             .arg("http://127.0.0.1:8080")
@@ -57,7 +67,10 @@ async fn measure(
         command
     };
     println!("warming up (5s)…");
-    wrk("5s", format!("{run_id}w")).output().await.map_err(|e| format!("wrk: {e}"))?;
+    wrk("5s", format!("{run_id}w"))
+        .output()
+        .await
+        .map_err(|e| format!("wrk: {e}"))?;
     println!("measuring POST /purchase at {connections} connections for {duration}…");
     let cpu_before = cpu(running);
     let output = wrk(duration, run_id.to_string())
@@ -67,7 +80,10 @@ async fn measure(
     let cpu_after = cpu(running);
     let report = String::from_utf8_lossy(&output.stdout).into_owned();
     if !output.status.success() {
-        return Err(format!("wrk failed:\n{report}{}", String::from_utf8_lossy(&output.stderr)));
+        return Err(format!(
+            "wrk failed:\n{report}{}",
+            String::from_utf8_lossy(&output.stderr)
+        ));
     }
     let loaded = rss(running);
 
@@ -86,13 +102,27 @@ async fn measure(
         .and_then(|(n, _)| n.trim().parse().ok())
         .unwrap_or(f64::NAN);
     println!("┌──────────────────────────────────────────────────────────");
-    println!("│ POST /purchase, {connections} connections, {duration}, {} cores", cores());
+    println!(
+        "│ POST /purchase, {connections} connections, {duration}, {} cores",
+        cores()
+    );
     println!("│ throughput   {} purchases/s", field("Requests/sec:"));
     println!("│ latency p50  {}", field("50%"));
     println!("│ latency p99  {}", field("99%"));
-    println!("│ errors       {}", if errors == "?" { String::from("0") } else { errors });
+    println!(
+        "│ errors       {}",
+        if errors == "?" {
+            String::from("0")
+        } else {
+            errors
+        }
+    );
     println!("│ per process  RSS idle  RSS loaded  CPU per purchase");
-    for (((name, before), (_, after)), (start, end)) in idle.iter().zip(&loaded).zip(cpu_before.iter().zip(&cpu_after)) {
+    for (((name, before), (_, after)), (start, end)) in idle
+        .iter()
+        .zip(&loaded)
+        .zip(cpu_before.iter().zip(&cpu_after))
+    {
         let micros = (end - start) * 1e6 / requests;
         println!("│   {name:<13}{before:>5.1} MB  {after:>7.1} MB  {micros:>9.0} µs");
     }
@@ -113,7 +143,13 @@ fn rss(running: &[Running]) -> Vec<(&'static str, f64)> {
                     status
                         .lines()
                         .find_map(|line| line.strip_prefix("VmRSS:"))
-                        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+                        .and_then(|rest| {
+                            rest.trim()
+                                .trim_end_matches("kB")
+                                .trim()
+                                .parse::<f64>()
+                                .ok()
+                        })
                 })
                 .unwrap_or(f64::NAN);
             (process.name, kb / 1024.0)
@@ -135,7 +171,8 @@ fn cpu(running: &[Running]) -> Vec<f64> {
                     // 12th, stime the 13th, in clock ticks of 1/100 s.
                     let rest = stat.rsplit_once(')')?.1;
                     let fields: Vec<&str> = rest.split_whitespace().collect();
-                    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+                    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()?
+                        + fields.get(12)?.parse::<f64>().ok()?;
                     Some(ticks / 100.0)
                 })
                 .unwrap_or(f64::NAN)
@@ -160,6 +197,8 @@ async fn ensure_wrk() -> Result<(), String> {
     if installed.success() {
         Ok(())
     } else {
-        Err(String::from("wrk is missing and `apt-get install wrk` failed; install wrk"))
+        Err(String::from(
+            "wrk is missing and `apt-get install wrk` failed; install wrk",
+        ))
     }
 }

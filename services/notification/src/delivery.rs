@@ -1,13 +1,15 @@
 //! Delivering queued notifications: the channels, and the worker that drains the queue.
 
 use std::future::Future;
+use std::io::Write;
 use std::path::PathBuf;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use lettre::message::{Mailbox, header::ContentType};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use time::OffsetDateTime;
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 
@@ -49,13 +51,21 @@ pub trait Deliver: Send + Sync {
     ) -> BoxFuture<'a, Result<(), DeliveryError>>;
 }
 
-/// Writes each message as a file under a folder (`<id>.eml` or `<id>.sms.txt`): the default,
-/// so a fresh machine "sends" without any mail server. Writing the same notification twice
-/// leaves one file.
-#[derive(Debug, Clone)]
+/// Appends each message to a file in a folder — email to `email.mbox` (mbox format: open it
+/// with any mail client), SMS to `sms.log` — and says so in the log. The default channel, so a
+/// fresh machine "sends" without any mail server. Appending keeps delivery cheap (no file per
+/// message); a message interrupted by a crash is appended again on its retry.
+#[derive(Debug)]
 pub struct Outbox {
     dir: PathBuf,
     from: Mailbox,
+    files: Mutex<OpenFiles>,
+}
+
+#[derive(Debug, Default)]
+struct OpenFiles {
+    email: Option<std::fs::File>,
+    sms: Option<std::fs::File>,
 }
 
 impl Outbox {
@@ -63,15 +73,38 @@ impl Outbox {
         Outbox {
             dir: dir.into(),
             from,
+            files: Mutex::default(),
         }
     }
 
-    pub fn path_of(&self, notification: &Notification) -> PathBuf {
-        let extension = match notification.message.channel {
-            Channel::Email => "eml",
-            Channel::Sms => "sms.txt",
+    /// The file a channel's messages are appended to.
+    pub fn path(&self, channel: Channel) -> PathBuf {
+        self.dir.join(match channel {
+            Channel::Email => "email.mbox",
+            Channel::Sms => "sms.log",
+        })
+    }
+
+    fn append(&self, channel: Channel, entry: &[u8]) -> std::io::Result<()> {
+        let mut files = self
+            .files
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let slot = match channel {
+            Channel::Email => &mut files.email,
+            Channel::Sms => &mut files.sms,
         };
-        self.dir.join(format!("{}.{extension}", notification.id))
+        if slot.is_none() {
+            std::fs::create_dir_all(&self.dir)?;
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(self.path(channel))?;
+            *slot = Some(file);
+        }
+        let file = slot.as_mut().expect("opened above");
+        // One write per message, so messages never interleave.
+        file.write_all(entry).inspect_err(|_| *slot = None)
     }
 }
 
@@ -85,26 +118,48 @@ impl Deliver for Outbox {
         notification: &'a Notification,
     ) -> BoxFuture<'a, Result<(), DeliveryError>> {
         Box::pin(async move {
-            let content = match notification.message.channel {
-                Channel::Email => email(&self.from, notification)?.formatted(),
+            let channel = notification.message.channel;
+            let entry = match channel {
+                Channel::Email => mbox_entry(&self.from, notification)?,
                 Channel::Sms => format!(
-                    "To: {}\nX-NFIP-Notification-Id: {}\n\n{}\n",
-                    notification.message.to, notification.id, notification.message.body
+                    "--- sms {} to {} at {}\n{}\n\n",
+                    notification.id,
+                    notification.message.to,
+                    nfip_kit::db::timestamp(nfip_kit::db::now()),
+                    notification.message.body
                 )
                 .into_bytes(),
             };
-            let path = self.path_of(notification);
-            let partial = path.with_extension("partial");
-            let write = async {
-                tokio::fs::create_dir_all(&self.dir).await?;
-                tokio::fs::write(&partial, content).await?;
-                tokio::fs::rename(&partial, &path).await
-            };
-            write.await.map_err(|error| {
-                DeliveryError::transient(format!("cannot write {}: {error}", path.display()))
+            self.append(channel, &entry).map_err(|error| {
+                DeliveryError::transient(format!(
+                    "cannot write {}: {error}",
+                    self.path(channel).display()
+                ))
             })
         })
     }
+}
+
+/// One message in mbox form: a `From ` separator line, the message with LF line ends and body
+/// lines starting with `From ` quoted as `>From `, then a blank line.
+fn mbox_entry(from: &Mailbox, notification: &Notification) -> Result<Vec<u8>, DeliveryError> {
+    let message = email(from, notification)?.formatted();
+    let text = String::from_utf8_lossy(&message).replace("\r\n", "\n");
+    let asctime = time::OffsetDateTime::now_utc()
+        .format(time::macros::format_description!(
+            "[weekday repr:short] [month repr:short] [day padding:space] [hour]:[minute]:[second] [year]"
+        ))
+        .unwrap_or_default();
+    let mut entry = format!("From {} {asctime}\n", from.email);
+    for line in text.lines() {
+        if line.starts_with("From ") {
+            entry.push('>');
+        }
+        entry.push_str(line);
+        entry.push('\n');
+    }
+    entry.push('\n');
+    Ok(entry.into_bytes())
 }
 
 /// Sends email through an SMTP relay (plain SMTP, no authentication: a local relay such as
@@ -244,57 +299,99 @@ async fn run(
     mut stopped: watch::Receiver<bool>,
 ) {
     tracing::info!(channel = channel.name(), "delivery worker started");
-    while !*stopped.borrow() {
+    // When the earliest queued notification falls due, as far as this worker knows: the
+    // retries it scheduled, and what the queue said when it was last found idle.
+    let mut next_retry: Option<OffsetDateTime> = None;
+    let mut wait = Duration::ZERO;
+    loop {
+        if !wait.is_zero() {
+            tokio::select! {
+                () = wake.notified() => {}
+                () = tokio::time::sleep(wait) => {}
+                _ = stopped.changed() => {}
+            }
+        }
+        if *stopped.borrow() {
+            break;
+        }
         let now = nfip_kit::db::now();
-        let lease = now + retry.lease;
-        let due = match store.claim_due(now, lease, BATCH).await {
+        let due = match store.claim_due(now, now + retry.lease, BATCH).await {
             Ok(due) => due,
             Err(error) => {
                 tracing::warn!(%error, "cannot read the queue; trying again shortly");
                 Vec::new()
             }
         };
+        if next_retry.is_some_and(|at| at <= now) {
+            next_retry = None;
+        }
+        let mut sent = Vec::new();
         for notification in &due {
-            attempt(&store, channel.as_ref(), retry, notification).await;
-        }
-        if due.len() == BATCH as usize {
-            continue;
-        }
-        let wait = match store.next_due().await {
-            Ok(Some(next)) => {
-                let until = next - nfip_kit::db::now();
-                Duration::try_from(until)
-                    .unwrap_or(Duration::ZERO)
-                    .min(IDLE_CHECK)
+            match attempt(channel.as_ref(), retry, notification).await {
+                Attempt::Delivered => sent.push(notification.id),
+                Attempt::Failed { error, retry_at } => {
+                    if let Some(at) = retry_at {
+                        next_retry = Some(next_retry.map_or(at, |next| next.min(at)));
+                    }
+                    let recorded = store
+                        .mark_attempt_failed(notification.id, &error, retry_at)
+                        .await;
+                    log_unrecorded(recorded);
+                }
             }
-            _ => IDLE_CHECK,
+        }
+        if !sent.is_empty() {
+            log_unrecorded(store.mark_sent(&sent, nfip_kit::db::now()).await);
+        }
+        if due.is_empty() {
+            // Idle: ask the queue when its next notification falls due (it may have been
+            // scheduled by an earlier life of the process).
+            match store.next_due().await {
+                Ok(next) => next_retry = next,
+                Err(error) => tracing::warn!(%error, "cannot read the queue"),
+            }
+        }
+        wait = if due.len() == BATCH as usize {
+            Duration::ZERO
+        } else {
+            next_retry
+                .and_then(|at| Duration::try_from(at - nfip_kit::db::now()).ok())
+                .unwrap_or(IDLE_CHECK)
+                .clamp(Duration::from_millis(1), IDLE_CHECK)
         };
-        if wait.is_zero() {
-            continue;
-        }
-        tokio::select! {
-            () = wake.notified() => {}
-            () = tokio::time::sleep(wait) => {}
-            _ = stopped.changed() => {}
-        }
     }
     tracing::info!("delivery worker stopped");
 }
 
+fn log_unrecorded(recorded: Result<(), sqlx::Error>) {
+    if let Err(error) = recorded {
+        // The lease runs out and the notification is tried again: at least once, never lost.
+        tracing::warn!(%error, "cannot record a delivery attempt; it will be retried");
+    }
+}
+
+enum Attempt {
+    Delivered,
+    /// `retry_at` is `None` when giving up.
+    Failed {
+        error: String,
+        retry_at: Option<OffsetDateTime>,
+    },
+}
+
 async fn attempt(
-    store: &NotificationStore,
     channel: &dyn Deliver,
     retry: RetryPolicy,
     notification: &Notification,
-) {
+) -> Attempt {
     let id = notification.id;
     let kind = notification.message.channel.as_str();
     let to = masked(&notification.message.to);
     let attempt = notification.attempts + 1;
-    let recorded = match channel.deliver(notification).await {
+    match channel.deliver(notification).await {
         Ok(()) => {
             tracing::info!(%id, "delivered {kind} to {to} via {} (attempt {attempt})", channel.name());
-            store.mark_sent(id, nfip_kit::db::now()).await
+            Attempt::Delivered
         }
         Err(error) if error.transient && attempt < retry.max_attempts => {
             let delay = domain::backoff(attempt, retry.base, retry.cap, jitter());
@@ -304,18 +401,18 @@ async fn attempt(
                 retry.max_attempts,
                 error.message
             );
-            store
-                .mark_attempt_failed(id, &error.message, Some(nfip_kit::db::now() + delay))
-                .await
+            Attempt::Failed {
+                error: error.message,
+                retry_at: Some(nfip_kit::db::now() + delay),
+            }
         }
         Err(error) => {
             tracing::error!(%id, "{kind} to {to}: giving up after attempt {attempt}: {}", error.message);
-            store.mark_attempt_failed(id, &error.message, None).await
+            Attempt::Failed {
+                error: error.message,
+                retry_at: None,
+            }
         }
-    };
-    if let Err(error) = recorded {
-        // The lease runs out and the notification is tried again: at least once, never lost.
-        tracing::warn!(%id, %error, "cannot record the attempt; it will be retried");
     }
 }
 

@@ -151,15 +151,19 @@ impl NotificationStore {
         next.as_deref().map(db::parse_timestamp).transpose()
     }
 
-    pub async fn mark_sent(&self, id: Uuid, at: OffsetDateTime) -> Result<(), sqlx::Error> {
-        sqlx::query(
+    /// Marks these notifications sent, in one statement.
+    pub async fn mark_sent(&self, ids: &[Uuid], at: OffsetDateTime) -> Result<(), sqlx::Error> {
+        let placeholders: Vec<String> = (2..ids.len() + 2).map(|i| format!("${i}")).collect();
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(format!(
             "UPDATE notifications SET status = 'sent', attempts = attempts + 1, \
-             sent_at = $2, last_error = NULL WHERE id = $1",
-        )
-        .bind(id.to_string())
-        .bind(db::timestamp(at))
-        .execute(self.db.pool())
-        .await?;
+             sent_at = $1, last_error = NULL WHERE id IN ({})",
+            placeholders.join(", ")
+        )))
+        .bind(db::timestamp(at));
+        for id in ids {
+            query = query.bind(id.to_string());
+        }
+        query.execute(self.db.pool()).await?;
         Ok(())
     }
 

@@ -21,12 +21,15 @@ nfip_kit::backend_tests! {
         let sent = app.settled(&email_url).await;
         assert_eq!((sent["status"].as_str(), sent["attempts"].as_u64()), (Some("sent"), Some(1)));
         assert!(sent["sent_at"].is_string());
-        let file = std::fs::read_to_string(dir.join(format!("{}.eml", accepted["id"].as_str().unwrap()))).unwrap();
-        assert!(file.contains("Subject: Your policy"), "{file}");
-        assert!(file.contains("To: ada@example.org"), "{file}");
+        let mbox = std::fs::read_to_string(dir.join("email.mbox")).unwrap();
+        assert!(mbox.starts_with("From no-reply@nfip.invalid "), "{mbox}");
+        assert!(mbox.contains(&format!("Message-ID: <{}@nfip.invalid>", accepted["id"].as_str().unwrap())), "{mbox}");
+        assert!(mbox.contains("Subject: Your policy"), "{mbox}");
+        assert!(mbox.contains("To: ada@example.org"), "{mbox}");
         let sms: Value = app.settled(&sms_url).await;
-        let sms_file = std::fs::read_to_string(dir.join(format!("{}.sms.txt", sms["id"].as_str().unwrap()))).unwrap();
-        assert!(sms_file.contains("Policy active."));
+        let log = std::fs::read_to_string(dir.join("sms.log")).unwrap();
+        assert!(log.contains(&format!("--- sms {} to +15555550123", sms["id"].as_str().unwrap())), "{log}");
+        assert!(log.contains("Policy active."));
         let _ = std::fs::remove_dir_all(dir);
     }
 

@@ -37,7 +37,8 @@ nfip_kit::backend_tests! {
         })
         .await;
         assert!(sent["attempts"].as_u64().unwrap() >= 1);
-        assert!(dir.join(format!("{}.eml", sent["id"].as_str().unwrap())).exists());
+        let mbox = std::fs::read_to_string(dir.join("email.mbox")).unwrap();
+        assert!(mbox.contains(&format!("<{}@nfip.invalid>", sent["id"].as_str().unwrap())));
         let _ = std::fs::remove_dir_all(dir);
     }
 }
