@@ -5,13 +5,13 @@ set shell := ["bash", "-euo", "pipefail", "-c"]
 
 export PATH := justfile_directory() / "target/tools/venv/bin" + ":" + env_var("PATH")
 
-services := "risk policy billing notification"
+specs := "gateway risk policy billing notification"
 
 # List the verbs.
 default:
     @just --list --unsorted
 
-# Start the whole stack (SQLite files under data/); Ctrl-C stops it. `just up --postgres URL` for PostgreSQL.
+# Start the gateway and the services (SQLite files under data/); Ctrl-C stops them. `just up --postgres URL` for PostgreSQL.
 up *ARGS:
     cargo xtask up {{ ARGS }}
 
@@ -28,9 +28,9 @@ lint:
     cargo fmt --all --check
     cargo clippy --workspace --all-targets --locked -- -D warnings
 
-# Regenerate openapi/<service>.json from the handlers.
+# Regenerate openapi/<name>.json (gateway and services) from the handlers.
 openapi:
-    for s in {{ services }}; do cargo run --quiet --locked -p nfip-$s -- --print-openapi > openapi/$s.json.new && mv openapi/$s.json.new openapi/$s.json; done
+    for s in {{ specs }}; do cargo run --quiet --locked -p nfip-$s -- --print-openapi > openapi/$s.json.new && mv openapi/$s.json.new openapi/$s.json; done
 
 # Fail, with a diff, where a committed spec differs from what the code generates.
 openapi-check:
@@ -39,3 +39,7 @@ openapi-check:
 # Validate every committed spec against the OpenAPI 3.1 schema (openapi-spec-validator).
 openapi-validate:
     openapi-spec-validator openapi/*.json
+
+# Benchmark POST /purchase (release build, SQLite, wrk at 16 connections); `just bench --duration 1m`.
+bench *ARGS:
+    cargo xtask bench {{ ARGS }}
