@@ -5,6 +5,10 @@ set shell := ["bash", "-euo", "pipefail", "-c"]
 
 export PATH := justfile_directory() / "target/tools/venv/bin" + ":" + env_var("PATH")
 
+# A snapshot that changed fails the tests instead of being rewritten; review changes with
+# `INSTA_UPDATE=always cargo test -p nfip-contract-tests` and `git diff`.
+export INSTA_UPDATE := env_var_or_default("INSTA_UPDATE", "no")
+
 specs := "gateway risk policy billing notification"
 
 # List the verbs.
@@ -15,13 +19,19 @@ default:
 up *ARGS:
     cargo xtask up {{ ARGS }}
 
-# Every test: unit, API and drift tests, each store test on SQLite and PostgreSQL.
+# Every test: unit, API, system, contract and drift tests; store tests on SQLite and PostgreSQL.
 test:
     scripts/ensure-postgres
     cargo test --workspace --locked
 
-# What CI runs: lint, every test, and a real validator over every committed spec.
-ci: lint test openapi-validate
+# What CI runs: lint, every test, a real validator over every committed spec, contract coverage.
+ci: lint test openapi-validate contract-test
+
+# The gateway against each service's published spec, then the coverage table.
+contract-test:
+    rm -rf target/contract-coverage
+    cargo test --locked -p nfip-contract-tests
+    cargo run --quiet --locked -p nfip-contract-tests --bin contract-coverage
 
 # Formatting and clippy, warnings as errors.
 lint:

@@ -1,0 +1,536 @@
+//! A loaded OpenAPI 3.1 document: find the operation for a method and a concrete path, and
+//! check requests and responses against it with JSON Schema 2020-12.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use serde_json::{Value, json};
+
+/// The workspace's `openapi/` folder, where the published specs are committed.
+pub fn published_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join("openapi")
+}
+
+const METHODS: [&str; 8] = [
+    "get", "put", "post", "delete", "options", "head", "patch", "trace",
+];
+
+/// An OpenAPI document and the schema validators built from it (cached).
+pub struct Spec {
+    /// The spec's short name, e.g. `billing`.
+    pub name: String,
+    doc: Value,
+    validators: Mutex<HashMap<String, Arc<jsonschema::Validator>>>,
+}
+
+impl std::fmt::Debug for Spec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Spec")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// An operation of a spec, matched to a concrete request path.
+#[derive(Debug, Clone)]
+pub struct Operation<'a> {
+    pub spec: &'a Spec,
+    /// `operationId`.
+    pub id: String,
+    /// Upper case, e.g. `POST`.
+    pub method: String,
+    /// The path template, e.g. `/api/invoices/{id}/void`.
+    pub template: String,
+    /// The path parameters' values, percent-decoded.
+    pub path_params: BTreeMap<String, String>,
+    pointer: String,
+}
+
+/// A request as the harness saw it.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SeenRequest {
+    pub method: String,
+    /// The path, without the query.
+    pub path: String,
+    /// Query parameters, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub query: Vec<(String, String)>,
+    /// Header names lower-cased.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, String>,
+    /// The raw body, when there was one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+}
+
+impl Spec {
+    /// Loads the document at `path`; `name` is how messages call it.
+    pub fn load(name: &str, path: &Path) -> Result<Spec, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read the {name} spec at {}: {e}", path.display()))?;
+        let doc: Value = serde_json::from_str(&text)
+            .map_err(|e| format!("the {name} spec at {} is not JSON: {e}", path.display()))?;
+        Spec::from_document(name, doc)
+    }
+
+    pub fn from_document(name: &str, doc: Value) -> Result<Spec, String> {
+        let version = doc["openapi"].as_str().unwrap_or_default();
+        if !version.starts_with("3.1") {
+            return Err(format!(
+                "the {name} spec is OpenAPI {version:?}; the harness reads 3.1"
+            ));
+        }
+        Ok(Spec {
+            name: name.to_owned(),
+            doc,
+            validators: Mutex::default(),
+        })
+    }
+
+    /// The committed `openapi/<name>.json`: what the service published, never its crate.
+    pub fn published(name: &str) -> Spec {
+        let path = published_dir().join(format!("{name}.json"));
+        Spec::load(name, &path).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    pub fn document(&self) -> &Value {
+        &self.doc
+    }
+
+    /// Follows `$ref`s (`#/...` within the document) until a value that is not one.
+    pub fn resolve<'a>(&'a self, mut value: &'a Value) -> &'a Value {
+        for _ in 0..32 {
+            match value.get("$ref").and_then(Value::as_str) {
+                Some(reference) => match reference.strip_prefix('#') {
+                    Some(pointer) => match self.doc.pointer(pointer) {
+                        Some(target) => value = target,
+                        None => return value,
+                    },
+                    None => return value,
+                },
+                None => return value,
+            }
+        }
+        value
+    }
+
+    /// Every operation: `(operationId, METHOD, template)`.
+    pub fn operations(&self) -> Vec<(String, String, String)> {
+        let mut operations = Vec::new();
+        if let Some(paths) = self.doc["paths"].as_object() {
+            for (template, item) in paths {
+                for method in METHODS {
+                    if let Some(operation) = item.get(method) {
+                        let id = operation["operationId"].as_str().unwrap_or("?").to_owned();
+                        operations.push((id, method.to_uppercase(), template.clone()));
+                    }
+                }
+            }
+        }
+        operations
+    }
+
+    /// The statuses an operation declares, e.g. `["200", "404", "500"]`.
+    pub fn declared_statuses(&self, operation_id: &str) -> Vec<String> {
+        self.operation_by_id(operation_id)
+            .map(|op| {
+                self.doc
+                    .pointer(&format!("{}/responses", op.pointer))
+                    .and_then(Value::as_object)
+                    .map(|responses| responses.keys().cloned().collect())
+                    .unwrap_or_default()
+            })
+            .unwrap_or_default()
+    }
+
+    pub fn operation_by_id(&self, operation_id: &str) -> Option<Operation<'_>> {
+        let paths = self.doc["paths"].as_object()?;
+        for (template, item) in paths {
+            for method in METHODS {
+                if item.get(method).and_then(|op| op["operationId"].as_str()) == Some(operation_id)
+                {
+                    return Some(Operation {
+                        spec: self,
+                        id: operation_id.to_owned(),
+                        method: method.to_uppercase(),
+                        template: template.clone(),
+                        path_params: BTreeMap::new(),
+                        pointer: format!("/paths/{}/{method}", escape(template)),
+                    });
+                }
+            }
+        }
+        None
+    }
+
+    /// The operation a request for `method` and the concrete `path` would reach. Literal
+    /// segments win over templated ones (`/a/b` over `/a/{x}`).
+    pub fn find(&self, method: &str, path: &str) -> Result<Operation<'_>, String> {
+        let method = method.to_lowercase();
+        let segments: Vec<&str> = path.split('/').collect();
+        let mut best: Option<(usize, &str, BTreeMap<String, String>)> = None;
+        let paths = self.doc["paths"]
+            .as_object()
+            .ok_or("the spec has no paths")?;
+        for template in paths.keys() {
+            let parts: Vec<&str> = template.split('/').collect();
+            if parts.len() != segments.len() {
+                continue;
+            }
+            let mut params = BTreeMap::new();
+            let mut literal = 0;
+            let matched = parts.iter().zip(&segments).all(|(part, segment)| {
+                if let Some(name) = part.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
+                    let value = percent_encoding::percent_decode_str(segment).decode_utf8_lossy();
+                    params.insert(name.to_owned(), value.into_owned());
+                    !segment.is_empty()
+                } else {
+                    literal += 1;
+                    part == segment
+                }
+            });
+            if matched && best.as_ref().is_none_or(|(score, ..)| literal > *score) {
+                best = Some((literal, template.as_str(), params));
+            }
+        }
+        let Some((_, template, path_params)) = best else {
+            return Err(format!(
+                "{}: no operation for {} {path}",
+                self.name,
+                method.to_uppercase()
+            ));
+        };
+        let Some(operation) = self.doc["paths"][template].get(&method) else {
+            return Err(format!(
+                "{}: {template} has no {} operation",
+                self.name,
+                method.to_uppercase()
+            ));
+        };
+        Ok(Operation {
+            spec: self,
+            id: operation["operationId"].as_str().unwrap_or("?").to_owned(),
+            method: method.to_uppercase(),
+            template: template.to_owned(),
+            path_params,
+            pointer: format!("/paths/{}/{method}", escape(template)),
+        })
+    }
+
+    /// Validates `instance` against the schema at `pointer`; each error as
+    /// `"at <instance pointer>: <message>"`.
+    pub fn schema_errors(&self, pointer: &str, instance: &Value) -> Vec<String> {
+        let validator = match self.validator(pointer) {
+            Ok(validator) => validator,
+            Err(error) => return vec![error],
+        };
+        validator
+            .iter_errors(instance)
+            .map(|error| {
+                let at = error.instance_path().to_string();
+                let at = if at.is_empty() { String::from("/") } else { at };
+                format!("at {at}: {error}")
+            })
+            .collect()
+    }
+
+    fn validator(&self, pointer: &str) -> Result<Arc<jsonschema::Validator>, String> {
+        if let Some(validator) = self.validators.lock().expect("cache lock").get(pointer) {
+            return Ok(Arc::clone(validator));
+        }
+        let schema = self
+            .doc
+            .pointer(pointer)
+            .ok_or_else(|| format!("{}: no schema at {pointer}", self.name))?;
+        // The schema with the spec's components beside it, so `#/components/...` references
+        // resolve as they do in the spec.
+        let document = json!({
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "components": self.doc["components"],
+            "allOf": [schema],
+        });
+        let validator = jsonschema::draft202012::options()
+            .should_validate_formats(true)
+            .build(&document)
+            .map_err(|e| {
+                format!(
+                    "{}: the schema at {pointer} does not compile: {e}",
+                    self.name
+                )
+            })?;
+        let validator = Arc::new(validator);
+        self.validators
+            .lock()
+            .expect("cache lock")
+            .insert(pointer.to_owned(), Arc::clone(&validator));
+        Ok(validator)
+    }
+}
+
+/// JSON-pointer escaping of one reference token.
+fn escape(token: &str) -> String {
+    token.replace('~', "~0").replace('/', "~1")
+}
+
+fn media_type(content_type: &str) -> String {
+    content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase()
+}
+
+impl Operation<'_> {
+    /// `risk get_risk (GET /api/risk/{zipcode})`, how every message names an operation.
+    pub fn label(&self) -> String {
+        format!(
+            "{} {} ({} {})",
+            self.spec.name, self.id, self.method, self.template
+        )
+    }
+
+    fn object(&self) -> &Value {
+        self.spec.doc.pointer(&self.pointer).unwrap_or(&Value::Null)
+    }
+
+    /// The declared media types of a response status.
+    pub fn response_media_types(&self, status: u16) -> Result<Vec<String>, String> {
+        let responses = &self.object()["responses"];
+        let response = responses.get(status.to_string()).ok_or_else(|| {
+            let declared: Vec<&String> = responses
+                .as_object()
+                .map(|r| r.keys().collect())
+                .unwrap_or_default();
+            let declared: Vec<&str> = declared.iter().map(|s| s.as_str()).collect();
+            format!(
+                "{}: {status} is not a declared status (declared: {})",
+                self.label(),
+                declared.join(", ")
+            )
+        })?;
+        let response = self.spec.resolve(response);
+        Ok(response["content"]
+            .as_object()
+            .map(|content| content.keys().cloned().collect())
+            .unwrap_or_default())
+    }
+
+    /// Checks a response the provider would give: the status is declared, the media type is
+    /// declared for it, and the body is valid against its schema.
+    pub fn check_response(&self, status: u16, content_type: &str, body: &[u8]) -> Vec<String> {
+        let media_types = match self.response_media_types(status) {
+            Ok(types) => types,
+            Err(error) => return vec![error],
+        };
+        let label = self.label();
+        if media_types.is_empty() {
+            return if body.is_empty() {
+                Vec::new()
+            } else {
+                vec![format!(
+                    "{label}: {status} declares no body, but one is given"
+                )]
+            };
+        }
+        let media = media_type(content_type);
+        if !media_types.contains(&media) {
+            return vec![format!(
+                "{label}: {status} content type {media:?} is not declared (declared: {})",
+                media_types.join(", ")
+            )];
+        }
+        let Ok(instance) = serde_json::from_slice::<Value>(body) else {
+            return vec![format!("{label}: {status} body is not JSON")];
+        };
+        let response_pointer = self.response_pointer(status);
+        let pointer = format!("{response_pointer}/content/{}/schema", escape(&media));
+        self.spec
+            .schema_errors(&pointer, &instance)
+            .into_iter()
+            .map(|error| format!("{label}: {status} body {error}"))
+            .collect()
+    }
+
+    fn response_pointer(&self, status: u16) -> String {
+        let response = &self.object()["responses"][status.to_string()];
+        match response.get("$ref").and_then(Value::as_str) {
+            Some(reference) => reference.trim_start_matches('#').to_owned(),
+            None => format!("{}/responses/{status}", self.pointer),
+        }
+    }
+
+    /// Checks a request sent to this operation: path, query and header parameters, and body.
+    pub fn check_request(&self, request: &SeenRequest) -> Vec<String> {
+        let label = self.label();
+        let mut errors = Vec::new();
+        let mut declared_query = Vec::new();
+        for parameter in self.parameters() {
+            let name = parameter["name"].as_str().unwrap_or_default();
+            let location = parameter["in"].as_str().unwrap_or_default();
+            let required = parameter["required"].as_bool().unwrap_or(false);
+            let value = match location {
+                "path" => self.path_params.get(name).cloned(),
+                "query" => {
+                    declared_query.push(name.to_owned());
+                    request
+                        .query
+                        .iter()
+                        .find(|(k, _)| k == name)
+                        .map(|(_, v)| v.clone())
+                }
+                "header" => request.headers.get(&name.to_ascii_lowercase()).cloned(),
+                _ => continue,
+            };
+            let Some(value) = value else {
+                if required {
+                    errors.push(format!(
+                        "{label}: the required {location} parameter {name} is missing"
+                    ));
+                }
+                continue;
+            };
+            let schema = self.spec.resolve(&parameter["schema"]);
+            let instance = coerce(&value, schema);
+            let pointer = self.parameter_schema_pointer(name, location);
+            for error in self.spec.schema_errors(&pointer, &instance) {
+                errors.push(format!(
+                    "{label}: {location} parameter {name}={value:?} {error}"
+                ));
+            }
+        }
+        for (name, _) in &request.query {
+            if !declared_query.contains(name) {
+                errors.push(format!(
+                    "{label}: the query parameter {name} is not declared"
+                ));
+            }
+        }
+        let body = request.body.as_deref().filter(|b| !b.is_empty());
+        let request_body = self.spec.resolve(&self.object()["requestBody"]);
+        match (request_body.is_null(), body) {
+            (true, Some(_)) => errors.push(format!(
+                "{label}: sends a body, but the operation takes none"
+            )),
+            (true, None) => {}
+            (false, None) => {
+                if request_body["required"].as_bool().unwrap_or(false) {
+                    errors.push(format!("{label}: the required request body is missing"));
+                }
+            }
+            (false, Some(body)) => {
+                let media = media_type(
+                    request
+                        .headers
+                        .get("content-type")
+                        .map_or("", String::as_str),
+                );
+                let declared: Vec<String> = request_body["content"]
+                    .as_object()
+                    .map(|c| c.keys().cloned().collect())
+                    .unwrap_or_default();
+                if !declared.contains(&media) {
+                    errors.push(format!(
+                        "{label}: request content type {media:?} is not declared (declared: {})",
+                        declared.join(", ")
+                    ));
+                } else {
+                    match serde_json::from_str::<Value>(body) {
+                        Err(e) => errors.push(format!("{label}: request body is not JSON: {e}")),
+                        Ok(instance) => {
+                            let pointer = format!(
+                                "{}/requestBody/content/{}/schema",
+                                self.request_body_base(),
+                                escape(&media)
+                            );
+                            for error in self.spec.schema_errors(&pointer, &instance) {
+                                errors.push(format!("{label}: request body {error}"));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        errors
+    }
+
+    fn request_body_base(&self) -> String {
+        match self.object()["requestBody"]
+            .get("$ref")
+            .and_then(Value::as_str)
+        {
+            Some(reference) => {
+                let target = reference.trim_start_matches('#');
+                target
+                    .strip_suffix("/requestBody")
+                    .unwrap_or(target)
+                    .to_owned()
+            }
+            None => self.pointer.clone(),
+        }
+    }
+
+    fn parameters(&self) -> Vec<&Value> {
+        let item_pointer = self.pointer.rsplit_once('/').map_or("", |(item, _)| item);
+        let item = self.spec.doc.pointer(item_pointer).unwrap_or(&Value::Null);
+        item["parameters"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .chain(self.object()["parameters"].as_array().into_iter().flatten())
+            .map(|p| self.spec.resolve(p))
+            .collect()
+    }
+
+    /// Where a parameter's schema is: in the operation's list, or the path item's.
+    fn parameter_schema_pointer(&self, name: &str, location: &str) -> String {
+        let item_pointer = self
+            .pointer
+            .rsplit_once('/')
+            .map_or("", |(item, _)| item)
+            .to_owned();
+        for owner in [self.pointer.clone(), item_pointer] {
+            let list = self.spec.doc.pointer(&format!("{owner}/parameters"));
+            let Some(parameters) = list.and_then(Value::as_array) else {
+                continue;
+            };
+            let found = parameters.iter().position(|p| {
+                let p = self.spec.resolve(p);
+                p["name"] == name && p["in"] == location
+            });
+            if let Some(i) = found {
+                return match parameters[i].get("$ref").and_then(Value::as_str) {
+                    Some(reference) => format!("{}/schema", reference.trim_start_matches('#')),
+                    None => format!("{owner}/parameters/{i}/schema"),
+                };
+            }
+        }
+        String::from("/parameter-not-found")
+    }
+}
+
+/// A parameter arrives as text; give it the JSON type its schema wants before validating.
+fn coerce(value: &str, schema: &Value) -> Value {
+    let types: Vec<&str> = match &schema["type"] {
+        Value::String(t) => vec![t.as_str()],
+        Value::Array(ts) => ts.iter().filter_map(Value::as_str).collect(),
+        _ => Vec::new(),
+    };
+    if types.contains(&"integer")
+        && let Ok(n) = value.parse::<i64>()
+    {
+        return json!(n);
+    }
+    if types.contains(&"number")
+        && let Ok(n) = value.parse::<f64>()
+    {
+        return json!(n);
+    }
+    if types.contains(&"boolean") && (value == "true" || value == "false") {
+        return json!(value == "true");
+    }
+    Value::String(value.to_owned())
+}

@@ -1,0 +1,282 @@
+//! The consumer under test — the gateway — pointed at the four mocked providers.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use nfip_contract_tests::{Answered, Providers, SeenRequest};
+use nfip_gateway::followups::Followups;
+use nfip_gateway::upstream::CallPolicy;
+use nfip_gateway::{ApiKeys, AppState, Journal, Metrics, ServiceUrls, Services, Settings};
+use nfip_kit::db::Backend;
+use nfip_kit::testing::{TestDatabase, TestServer, eventually};
+use serde_json::{Value, json};
+use tokio::sync::Notify;
+
+pub const KEY: &str = "contract-test-key";
+/// The gateway gives up on one call after this long.
+pub const HOP_TIMEOUT: Duration = Duration::from_millis(200);
+
+pub const POLICY_ID: &str = "019a7b4e-8f1c-7d2a-9b3e-4c5d6e7f8a9b";
+pub const INVOICE_ID: &str = "019a7b4f-0000-7000-8000-000000000001";
+pub const NOTIFICATION_ID: &str = "019a7b50-0000-7000-8000-000000000002";
+pub const PAYMENT_ID: &str = "019a7b51-0000-7000-8000-000000000003";
+pub const UNKNOWN_ID: &str = "0192f0c1-7d4e-7cc2-9a8e-2f1d2b9a4c11";
+
+pub struct Consumer {
+    pub providers: Providers,
+    gateway: TestServer,
+    http: reqwest::Client,
+    db: TestDatabase,
+    followups: Option<Followups>,
+}
+
+impl Consumer {
+    /// The gateway (with its follow-up worker) in front of freshly mocked providers.
+    pub async fn start() -> Consumer {
+        let providers = Providers::start().await;
+        let db = TestDatabase::create(Backend::Sqlite).await;
+        let metrics = Metrics::default();
+        let urls = ServiceUrls {
+            risk: providers.risk.uri(),
+            policy: providers.policy.uri(),
+            billing: providers.billing.uri(),
+            notification: providers.notification.uri(),
+        };
+        let calls = CallPolicy {
+            hop_timeout: HOP_TIMEOUT,
+            connect_timeout: Duration::from_millis(200),
+            attempts: 2,
+            backoff: Duration::from_millis(5),
+            breaker_threshold: 100,
+            breaker_cooldown: Duration::from_millis(100),
+        };
+        let state = AppState {
+            services: Arc::new(Services::new(&urls, calls, &metrics)),
+            journal: Journal::connect(&db.url).await.expect("journal"),
+            config: Arc::new(Settings {
+                request_deadline: Duration::from_secs(1),
+                purchase_deadline: Duration::from_secs(1),
+                followup_retry: Duration::from_millis(20),
+            }),
+            metrics,
+            followups: Arc::new(Notify::new()),
+        };
+        let followups = Followups::spawn(state.clone());
+        let gateway =
+            TestServer::spawn(nfip_gateway::app(state, ApiKeys::new([KEY.to_owned()]))).await;
+        Consumer {
+            providers,
+            gateway,
+            http: reqwest::Client::new(),
+            db,
+            followups: Some(followups),
+        }
+    }
+
+    /// Calls the gateway as a client would.
+    pub async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        key: Option<&str>,
+        body: Option<Value>,
+    ) -> Answered {
+        let mut request = self
+            .http
+            .request(method.parse().expect("a method"), self.gateway.url(path))
+            .header("x-api-key", KEY);
+        let mut headers = BTreeMap::new();
+        if let Some(key) = key {
+            request = request.header("idempotency-key", key);
+            headers.insert("idempotency-key".to_owned(), key.to_owned());
+        }
+        if let Some(body) = &body {
+            request = request.json(body);
+            headers.insert("content-type".to_owned(), "application/json".to_owned());
+        }
+        let response = request.send().await.expect("the gateway answers");
+        let status = response.status().as_u16();
+        let text = response.text().await.expect("a body");
+        Answered {
+            request: SeenRequest {
+                method: method.to_owned(),
+                path: path.to_owned(),
+                query: Vec::new(),
+                headers,
+                body: body.map(|b| b.to_string()),
+            },
+            status,
+            body: serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        }
+    }
+
+    pub async fn purchase(&self, order: Value, key: Option<&str>) -> Answered {
+        self.send("POST", "/purchase", key, Some(order)).await
+    }
+
+    /// Waits until the providers have answered `operation` `count` times (follow-up work).
+    pub async fn wait_for(&self, operation: &str, count: usize) {
+        eventually(
+            &format!("{count} call(s) to {operation}"),
+            Duration::from_secs(10),
+            || async {
+                let seen = self
+                    .providers
+                    .exchanges()
+                    .iter()
+                    .filter(|e| e.operation == operation)
+                    .count();
+                (seen >= count).then_some(())
+            },
+        )
+        .await;
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(followups) = self.followups.take() {
+            followups.stop().await;
+        }
+        self.db.drop().await;
+    }
+}
+
+pub fn order() -> Value {
+    json!({
+        "zipcode": "33139",
+        "base_rate": 1200.00,
+        "user": "Ada Lovelace",
+        "contact": {"email": "ada@example.org"}
+    })
+}
+
+pub fn risk(zipcode: &str) -> Value {
+    json!({
+        "zipcode": zipcode,
+        "risk_score": 0.9,
+        "flood_zone": "AE",
+        "state": "FL",
+        "elevation_ft": 4.0,
+        "distance_to_water_mi": 0.1,
+        "flood_claims_10y": 214,
+        "factors": [
+            {"factor": "flood_zone", "contribution": 0.4, "explanation": "flood zone AE: special flood hazard area (1% annual chance)"},
+            {"factor": "elevation", "contribution": 0.2, "explanation": "4 ft above sea level"},
+            {"factor": "distance_to_water", "contribution": 0.15, "explanation": "0.1 mi from the nearest water"},
+            {"factor": "claims_history", "contribution": 0.15, "explanation": "214 flood claims in the last 10 years"}
+        ]
+    })
+}
+
+pub fn policy(status: &str) -> Value {
+    let mut policy = json!({
+        "id": POLICY_ID,
+        "holder": "Ada Lovelace",
+        "contact": {"email": "ada@example.org"},
+        "zipcode": "33139",
+        "risk_score": 0.9,
+        "status": status,
+        "created_at": "2026-11-25T10:00:00.000000Z"
+    });
+    if status == "cancelled" {
+        policy["cancelled_at"] = json!("2026-11-25T10:00:01.000000Z");
+    }
+    policy
+}
+
+pub fn invoice(status: &str) -> Value {
+    let mut invoice = json!({
+        "id": INVOICE_ID,
+        "policy_id": POLICY_ID,
+        "base_rate_cents": 120000,
+        "risk_score": 0.9,
+        "amount_cents": 108000,
+        "currency": "USD",
+        "status": status,
+        "created_at": "2026-11-25T10:00:00.000000Z"
+    });
+    match status {
+        "paid" => invoice["paid_at"] = json!("2026-11-25T10:05:00.000000Z"),
+        "void" => invoice["voided_at"] = json!("2026-11-25T10:05:00.000000Z"),
+        _ => {}
+    }
+    invoice
+}
+
+pub fn notification() -> Value {
+    json!({
+        "id": NOTIFICATION_ID,
+        "channel": "email",
+        "to": "ada@example.org",
+        "subject": "Your flood insurance policy",
+        "body": "Your policy is active.",
+        "policy_id": POLICY_ID,
+        "status": "queued",
+        "attempts": 0,
+        "created_at": "2026-11-25T10:00:00.000000Z"
+    })
+}
+
+pub fn payment() -> Value {
+    json!({
+        "id": PAYMENT_ID,
+        "invoice_id": INVOICE_ID,
+        "amount_cents": 108000,
+        "currency": "USD",
+        "card_last4": "4242",
+        "created_at": "2026-11-25T10:05:00.000000Z"
+    })
+}
+
+/// Every provider answering a purchase as it should, except the operations in `except`,
+/// which the test sets up itself (before calling this, so its answers win).
+pub async fn happy_purchase(providers: &Providers, except: &[&str]) {
+    let unless = |operation: &str| !except.contains(&operation);
+    if unless("get_risk") {
+        providers
+            .risk
+            .on("get_risk")
+            .respond(200, risk("33139"))
+            .await;
+    }
+    if unless("create_policy") {
+        providers
+            .policy
+            .on("create_policy")
+            .respond(201, policy("active"))
+            .await;
+    }
+    if unless("create_invoice") {
+        providers
+            .billing
+            .on("create_invoice")
+            .respond(201, invoice("open"))
+            .await;
+    }
+    if unless("create_notification") {
+        providers
+            .notification
+            .on("create_notification")
+            .respond(202, notification())
+            .await;
+    }
+}
+
+/// What compensation calls on the policy and billing services, all answering well.
+pub async fn compensation_answers(providers: &Providers, open_invoices: Value) {
+    providers
+        .policy
+        .on("cancel_policy")
+        .respond(200, policy("cancelled"))
+        .await;
+    providers
+        .billing
+        .on("list_invoices")
+        .respond(200, json!({ "items": open_invoices }))
+        .await;
+    providers
+        .billing
+        .on("void_invoice")
+        .respond(200, invoice("void"))
+        .await;
+}
