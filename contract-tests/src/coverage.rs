@@ -146,7 +146,10 @@ mod tests {
         assert!(table.contains("get_risk"), "{table}");
         assert_eq!(
             missing,
-            ["risk get_risk 404", "risk get_rsik: no such operation in the published spec"]
+            [
+                "risk get_risk 404",
+                "risk get_rsik: no such operation in the published spec"
+            ]
         );
     }
 }
