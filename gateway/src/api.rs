@@ -220,6 +220,8 @@ pub async fn get_risk(
 }
 
 /// Read a policy
+///
+/// The policy service's policy: holder, contact, ZIP code, risk score and status.
 #[utoipa::path(
     get,
     path = "/policies/{id}",
@@ -244,6 +246,8 @@ pub async fn get_policy(
 }
 
 /// Read an invoice
+///
+/// The billing service's invoice: amount in cents and status (`open`, `paid` or `void`).
 #[utoipa::path(
     get,
     path = "/invoices/{id}",

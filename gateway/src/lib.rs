@@ -115,6 +115,7 @@ impl Modify for SecuritySchemes {
     info(
         title = "nfip gateway",
         version = "1.0.0",
+        contact(name = "nfip maintainers"),
         description = "The public API of the nfip flood insurance program: buy a policy in one \
                        call (`POST /purchase`), look up flood risk, read policies and invoices, \
                        pay invoices. Authenticate with an API key (`x-api-key` or \
@@ -123,6 +124,10 @@ impl Modify for SecuritySchemes {
                        the gateway fails, `upstream` names it."
     ),
     modifiers(&SecuritySchemes),
+    servers(
+        (url = "/", description = "Where these docs are served"),
+        (url = "http://127.0.0.1:8080", description = "The local stack (`just up`)"),
+    ),
     tags(
         (name = "purchase", description = "Buying a policy"),
         (name = "risk", description = "Flood risk lookups"),

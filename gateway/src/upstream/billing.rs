@@ -26,6 +26,16 @@ pub enum InvoiceStatus {
 
 /// An invoice: the premium for a policy.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "id": "019a7b4f-0000-7000-8000-000000000001",
+    "policy_id": "019a7b4e-8f1c-7d2a-9b3e-4c5d6e7f8a9b",
+    "base_rate_cents": 120000,
+    "risk_score": 0.9,
+    "amount_cents": 108000,
+    "currency": "USD",
+    "status": "open",
+    "created_at": "2026-11-25T10:00:00.000000Z"
+}))]
 pub struct Invoice {
     pub id: Uuid,
     pub policy_id: Uuid,
@@ -75,6 +85,14 @@ pub struct PayInvoice {
 
 /// An approved payment.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "id": "019a7b51-0000-7000-8000-000000000003",
+    "invoice_id": "019a7b4f-0000-7000-8000-000000000001",
+    "amount_cents": 108000,
+    "currency": "USD",
+    "card_last4": "4242",
+    "created_at": "2026-11-25T10:05:00.000000Z"
+}))]
 pub struct Payment {
     pub id: Uuid,
     pub invoice_id: Uuid,

@@ -41,6 +41,15 @@ pub enum PolicyStatus {
 
 /// A flood insurance policy.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "id": "019a7b4e-8f1c-7d2a-9b3e-4c5d6e7f8a9b",
+    "holder": "Ada Lovelace",
+    "contact": {"email": "ada@example.org"},
+    "zipcode": "33139",
+    "risk_score": 0.9,
+    "status": "active",
+    "created_at": "2026-11-25T10:00:00.000000Z"
+}))]
 pub struct Policy {
     pub id: Uuid,
     pub holder: String,

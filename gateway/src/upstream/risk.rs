@@ -8,6 +8,20 @@ use super::{Call, Deadline, Upstream, UpstreamError};
 
 /// The flood risk of a ZIP code.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "zipcode": "33139",
+    "risk_score": 0.9,
+    "flood_zone": "AE",
+    "factors": [
+        {"factor": "flood_zone", "contribution": 0.4,
+         "explanation": "flood zone AE: special flood hazard area (1% annual chance)"},
+        {"factor": "elevation", "contribution": 0.2, "explanation": "4 ft above sea level"},
+        {"factor": "distance_to_water", "contribution": 0.15,
+         "explanation": "0.1 mi from the nearest water"},
+        {"factor": "claims_history", "contribution": 0.15,
+         "explanation": "214 flood claims in the last 10 years"}
+    ]
+}))]
 pub struct RiskAssessment {
     #[schema(pattern = "^[0-9]{5}$")]
     pub zipcode: String,

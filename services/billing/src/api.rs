@@ -120,6 +120,16 @@ pub struct Payment {
 
 /// A policy's invoices.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"items": [{
+    "id": "019a7b4f-0000-7000-8000-000000000001",
+    "policy_id": "019a7b4e-8f1c-7d2a-9b3e-4c5d6e7f8a9b",
+    "base_rate_cents": 120000,
+    "risk_score": 0.9,
+    "amount_cents": 108000,
+    "currency": "USD",
+    "status": "open",
+    "created_at": "2026-11-25T10:00:00.000000Z"
+}]}))]
 pub struct InvoiceList {
     /// Oldest first.
     pub items: Vec<Invoice>,
@@ -222,6 +232,8 @@ pub async fn create_invoice(
 }
 
 /// Read an invoice
+///
+/// The invoice with its amount in cents and its status: `open`, `paid` or `void`.
 #[utoipa::path(
     get,
     path = "/api/invoices/{id}",

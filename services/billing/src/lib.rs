@@ -22,10 +22,15 @@ pub struct AppState {
     info(
         title = "nfip billing",
         version = "1.0.0",
+        contact(name = "nfip maintainers"),
         description = "Invoices for flood insurance policies — `amount_cents = base_rate_cents × \
                        risk_score`, exact, in integer cents — and their payments through a \
                        simulated card processor. Errors are RFC 9457 problem details \
                        (`application/problem+json`)."
+    ),
+    servers(
+        (url = "/", description = "Where these docs are served"),
+        (url = "http://127.0.0.1:8083", description = "The local stack (`just up`)"),
     ),
     tags((name = "invoices", description = "Invoices and payments"))
 )]

@@ -205,6 +205,9 @@ pub async fn create_notification(
 }
 
 /// Read a notification and its delivery status
+///
+/// `queued` until delivered (`sent`) or given up on (`failed`), with the attempts made and,
+/// while retrying, the last error and when the next attempt is due.
 #[utoipa::path(
     get,
     path = "/api/notifications/{id}",

@@ -29,11 +29,16 @@ pub struct AppState {
     info(
         title = "nfip notification",
         version = "1.0.0",
+        contact(name = "nfip maintainers"),
         description = "Emails and texts to policy holders. A notification is stored, answered \
                        with 202, and delivered in the background — to an outbox folder by \
                        default, or through SMTP — with retries and backoff; its status moves \
                        from `queued` to `sent` or `failed`. Errors are RFC 9457 problem \
                        details (`application/problem+json`)."
+    ),
+    servers(
+        (url = "/", description = "Where these docs are served"),
+        (url = "http://127.0.0.1:8084", description = "The local stack (`just up`)"),
     ),
     tags((name = "notifications", description = "Notifications and their delivery"))
 )]

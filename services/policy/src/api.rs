@@ -230,6 +230,8 @@ pub async fn create_policy(
 }
 
 /// Read a policy
+///
+/// The policy with its holder, contact, ZIP code, risk score and status.
 #[utoipa::path(
     get,
     path = "/api/policies/{id}",

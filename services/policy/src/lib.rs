@@ -22,9 +22,14 @@ pub struct AppState {
     info(
         title = "nfip policy",
         version = "1.0.0",
+        contact(name = "nfip maintainers"),
         description = "Flood insurance policies: create (idempotently, with an \
                        `Idempotency-Key`), read, list by holder, cancel. Errors are RFC 9457 \
                        problem details (`application/problem+json`)."
+    ),
+    servers(
+        (url = "/", description = "Where these docs are served"),
+        (url = "http://127.0.0.1:8082", description = "The local stack (`just up`)"),
     ),
     tags((name = "policies", description = "Flood insurance policies"))
 )]

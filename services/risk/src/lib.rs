@@ -23,9 +23,14 @@ pub struct AppState {
     info(
         title = "nfip risk",
         version = "1.0.0",
+        contact(name = "nfip maintainers"),
         description = "Flood risk for a US ZIP code: a score from 0 to 1, the FEMA-style flood \
                        zone and the factors behind the score. Errors are RFC 9457 problem \
                        details (`application/problem+json`)."
+    ),
+    servers(
+        (url = "/", description = "Where these docs are served"),
+        (url = "http://127.0.0.1:8081", description = "The local stack (`just up`)"),
     ),
     tags((name = "risk", description = "Flood risk lookups"))
 )]
