@@ -6,6 +6,7 @@
 //! Ctrl-C (or when one of them dies). `bench` is the purchase benchmark (see `bench.rs`).
 
 mod bench;
+mod breaking;
 
 use std::path::{Path, PathBuf};
 use std::process::{ExitCode, Stdio};
@@ -35,6 +36,13 @@ enum Task {
         /// if missing).
         #[arg(long, env = "NFIP_POSTGRES")]
         postgres: Option<String>,
+    },
+    /// Fail if a committed spec changed in a way that breaks existing clients since BASE
+    /// (default: the merge-base with main, or the previous commit), unless its major version
+    /// was raised.
+    OpenapiBreaking {
+        /// A git revision.
+        base: Option<String>,
     },
     /// Benchmark POST /purchase: release build, the stack on fresh SQLite files, wrk at N
     /// connections; prints throughput, p50, p99, each process's RSS and CPU per purchase.
@@ -87,6 +95,7 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.task {
         Task::Up { release, postgres } => up(release, postgres.as_deref()).await,
+        Task::OpenapiBreaking { base } => breaking::run(base).await,
         Task::Bench {
             connections,
             duration,

@@ -1,0 +1,1141 @@
+//! `cargo xtask openapi-breaking [BASE]`: would a client written against the specs at `BASE`
+//! break against the specs in the working tree?
+//!
+//! No maintained Rust crate compares OpenAPI 3.1 documents (schemadoc-diff was last released in
+//! 2023, for 3.0), and oasdiff or openapi-changes are Go binaries whose npm wrappers download
+//! them at install time, which these machines cannot do — so the rules are here, and tested.
+//!
+//! Breaking: a removed path, operation, parameter, request or response field, declared status
+//! or media type; a new required request field, parameter or header; an optional input made
+//! required; a type or format change; a narrowed input constraint; an enum value removed, or
+//! added to a response (a client with a closed enum cannot read it); a response field made
+//! optional or nullable. Not breaking (listed): a new operation, status or media type, a new
+//! optional input, a new response field, a new enum value in a request, a widened input.
+//! A breaking change passes only when that spec's `info.version` major was raised.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use serde_json::Value;
+use tokio::process::Command;
+
+const METHODS: [&str; 8] = [
+    "get", "put", "post", "delete", "options", "head", "patch", "trace",
+];
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    pub operation: String,
+    /// JSON pointer into the spec (the new one; the old one for what was removed).
+    pub pointer: String,
+    pub message: String,
+    pub breaking: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Direction {
+    /// Data the client sends: narrowing breaks it.
+    Request,
+    /// Data the client reads: widening breaks it.
+    Response,
+}
+
+struct Compare<'a> {
+    base: &'a Value,
+    head: &'a Value,
+    operation: String,
+    findings: Vec<Finding>,
+}
+
+/// JSON-pointer escaping of one reference token.
+fn escape(token: &str) -> String {
+    token.replace('~', "~0").replace('/', "~1")
+}
+
+/// Follows `$ref`s within `doc`; returns the value and its pointer.
+fn resolve<'a>(doc: &'a Value, value: &'a Value, pointer: &str) -> (&'a Value, String) {
+    let mut value = value;
+    let mut pointer = pointer.to_owned();
+    for _ in 0..32 {
+        let Some(reference) = value.get("$ref").and_then(Value::as_str) else {
+            break;
+        };
+        let Some(target) = reference.strip_prefix('#') else {
+            break;
+        };
+        match doc.pointer(target) {
+            Some(next) => {
+                value = next;
+                pointer = target.to_owned();
+            }
+            None => break,
+        }
+    }
+    (value, pointer)
+}
+
+/// A schema's types, and whether it admits null (`type: [..., "null"]`, or utoipa's
+/// `oneOf: [{...}, {"type": "null"}]`); for the latter, the non-null alternative.
+fn shape<'a>(
+    doc: &'a Value,
+    schema: &'a Value,
+    pointer: &str,
+) -> (&'a Value, String, BTreeSet<String>, bool) {
+    let (schema, pointer) = resolve(doc, schema, pointer);
+    if let Some(alternatives) = schema.get("oneOf").and_then(Value::as_array) {
+        let null = alternatives.iter().position(|a| a["type"] == "null");
+        if let (Some(null_at), 2) = (null, alternatives.len()) {
+            let other = 1 - null_at;
+            let (inner, inner_pointer, types, _) = shape(
+                doc,
+                &alternatives[other],
+                &format!("{pointer}/oneOf/{other}"),
+            );
+            return (inner, inner_pointer, types, true);
+        }
+    }
+    let mut types: BTreeSet<String> = match &schema["type"] {
+        Value::String(t) => BTreeSet::from([t.clone()]),
+        Value::Array(ts) => ts
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect(),
+        _ => BTreeSet::new(),
+    };
+    let nullable = types.remove("null");
+    (schema, pointer, types, nullable)
+}
+
+fn required_set(schema: &Value) -> BTreeSet<String> {
+    schema["required"]
+        .as_array()
+        .map(|r| {
+            r.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+impl Compare<'_> {
+    fn found(&mut self, pointer: &str, breaking: bool, message: String) {
+        self.findings.push(Finding {
+            operation: self.operation.clone(),
+            pointer: format!("#{pointer}"),
+            message,
+            breaking,
+        });
+    }
+
+    fn schema(
+        &mut self,
+        base: &Value,
+        base_at: &str,
+        head: &Value,
+        head_at: &str,
+        direction: Direction,
+        depth: u32,
+    ) {
+        if depth > 24 {
+            return;
+        }
+        let (b, b_at, b_types, b_null) = shape(self.base, base, base_at);
+        let (h, h_at, h_types, h_null) = shape(self.head, head, head_at);
+        if !b_types.is_empty() && !h_types.is_empty() && b_types != h_types {
+            let widened = direction == Direction::Request && b_types.is_subset(&h_types);
+            let (from, to) = (
+                b_types.iter().cloned().collect::<Vec<_>>().join("|"),
+                h_types.iter().cloned().collect::<Vec<_>>().join("|"),
+            );
+            self.found(&h_at, !widened, format!("type changed from {from} to {to}"));
+        }
+        match direction {
+            Direction::Response if h_null && !b_null => {
+                self.found(&h_at, true, String::from("response value made nullable"));
+            }
+            Direction::Request if b_null && !h_null => {
+                self.found(&h_at, true, String::from("input no longer accepts null"));
+            }
+            _ => {}
+        }
+        if b.get("format") != h.get("format") {
+            let show = |v: Option<&Value>| v.and_then(Value::as_str).unwrap_or("none").to_owned();
+            self.found(
+                &h_at,
+                true,
+                format!(
+                    "format changed from {} to {}",
+                    show(b.get("format")),
+                    show(h.get("format"))
+                ),
+            );
+        }
+        self.enums(b, h, &h_at, direction);
+        if direction == Direction::Request {
+            self.constraints(b, h, &h_at);
+        }
+        self.properties(b, &b_at, h, &h_at, direction, depth);
+        if let (Some(bi), Some(hi)) = (b.get("items"), h.get("items")) {
+            self.schema(
+                bi,
+                &format!("{b_at}/items"),
+                hi,
+                &format!("{h_at}/items"),
+                direction,
+                depth + 1,
+            );
+        }
+        for keyword in ["allOf", "anyOf", "oneOf"] {
+            if let (Some(ba), Some(ha)) = (
+                b.get(keyword).and_then(Value::as_array),
+                h.get(keyword).and_then(Value::as_array),
+            ) {
+                for (i, (bs, hs)) in ba.iter().zip(ha).enumerate() {
+                    self.schema(
+                        bs,
+                        &format!("{b_at}/{keyword}/{i}"),
+                        hs,
+                        &format!("{h_at}/{keyword}/{i}"),
+                        direction,
+                        depth + 1,
+                    );
+                }
+            }
+        }
+    }
+
+    fn enums(&mut self, b: &Value, h: &Value, at: &str, direction: Direction) {
+        let values = |s: &Value| -> Option<Vec<String>> {
+            s.get("enum")
+                .and_then(Value::as_array)
+                .map(|e| e.iter().map(Value::to_string).collect())
+        };
+        let (Some(old), Some(new)) = (values(b), values(h)) else {
+            return;
+        };
+        for removed in old.iter().filter(|v| !new.contains(v)) {
+            self.found(at, true, format!("enum value {removed} removed"));
+        }
+        for added in new.iter().filter(|v| !old.contains(v)) {
+            match direction {
+                Direction::Request => {
+                    self.found(at, false, format!("new enum value {added} accepted"))
+                }
+                Direction::Response => {
+                    self.found(at, true, format!("new enum value {added} in a response"));
+                }
+            }
+        }
+    }
+
+    /// Input constraints: a lower maximum, a higher minimum, a new or changed pattern narrow what
+    /// a client may send.
+    fn constraints(&mut self, b: &Value, h: &Value, at: &str) {
+        let number = |s: &Value, k: &str| s.get(k).and_then(Value::as_f64);
+        for key in [
+            "maximum",
+            "exclusiveMaximum",
+            "maxLength",
+            "maxItems",
+            "maxProperties",
+        ] {
+            match (number(b, key), number(h, key)) {
+                (Some(old), Some(new)) if new < old => {
+                    self.found(at, true, format!("{key} lowered from {old} to {new}"))
+                }
+                (None, Some(new)) => self.found(at, true, format!("{key} {new} added")),
+                (Some(old), Some(new)) if new > old => {
+                    self.found(at, false, format!("{key} raised from {old} to {new}"))
+                }
+                (Some(old), None) => self.found(at, false, format!("{key} {old} removed")),
+                _ => {}
+            }
+        }
+        for key in [
+            "minimum",
+            "exclusiveMinimum",
+            "minLength",
+            "minItems",
+            "minProperties",
+        ] {
+            match (number(b, key), number(h, key)) {
+                (Some(old), Some(new)) if new > old => {
+                    self.found(at, true, format!("{key} raised from {old} to {new}"))
+                }
+                (None, Some(new)) => self.found(at, true, format!("{key} {new} added")),
+                (Some(old), Some(new)) if new < old => {
+                    self.found(at, false, format!("{key} lowered from {old} to {new}"))
+                }
+                (Some(old), None) => self.found(at, false, format!("{key} {old} removed")),
+                _ => {}
+            }
+        }
+        if b.get("pattern") != h.get("pattern") && h.get("pattern").is_some() {
+            self.found(at, true, format!("pattern changed to {}", h["pattern"]));
+        }
+    }
+
+    fn properties(
+        &mut self,
+        b: &Value,
+        b_at: &str,
+        h: &Value,
+        h_at: &str,
+        direction: Direction,
+        depth: u32,
+    ) {
+        let empty = serde_json::Map::new();
+        let old = b
+            .get("properties")
+            .and_then(Value::as_object)
+            .unwrap_or(&empty);
+        let new = h
+            .get("properties")
+            .and_then(Value::as_object)
+            .unwrap_or(&empty);
+        let (old_required, new_required) = (required_set(b), required_set(h));
+        let closed = h.get("additionalProperties") == Some(&Value::Bool(false));
+        for (name, old_schema) in old {
+            let b_here = format!("{b_at}/properties/{}", escape(name));
+            let h_here = format!("{h_at}/properties/{}", escape(name));
+            let Some(new_schema) = new.get(name) else {
+                match direction {
+                    Direction::Response => {
+                        self.found(&b_here, true, format!("response field {name} removed"))
+                    }
+                    Direction::Request => {
+                        self.found(&b_here, closed, format!("request field {name} removed"))
+                    }
+                }
+                continue;
+            };
+            match direction {
+                Direction::Request
+                    if !old_required.contains(name) && new_required.contains(name) =>
+                {
+                    self.found(
+                        &h_here,
+                        true,
+                        format!("optional request field {name} made required"),
+                    );
+                }
+                Direction::Response
+                    if old_required.contains(name) && !new_required.contains(name) =>
+                {
+                    self.found(
+                        &h_here,
+                        true,
+                        format!("response field {name} made optional"),
+                    );
+                }
+                _ => {}
+            }
+            self.schema(
+                old_schema,
+                &b_here,
+                new_schema,
+                &h_here,
+                direction,
+                depth + 1,
+            );
+        }
+        for name in new.keys().filter(|n| !old.contains_key(*n)) {
+            let here = format!("{h_at}/properties/{}", escape(name));
+            match direction {
+                Direction::Request if new_required.contains(name) => {
+                    self.found(&here, true, format!("new required request field {name}"));
+                }
+                Direction::Request => {
+                    self.found(&here, false, format!("new optional request field {name}"))
+                }
+                Direction::Response => {
+                    self.found(&here, false, format!("new response field {name}"))
+                }
+            }
+        }
+    }
+
+    fn parameters(&mut self, b_op: &Value, b_at: &str, h_op: &Value, h_at: &str) {
+        let list = |doc: &Value, op: &Value, at: &str| -> Vec<(String, String, Value, String)> {
+            op["parameters"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .enumerate()
+                .map(|(i, p)| {
+                    let (p, p_at) = resolve(doc, p, &format!("{at}/parameters/{i}"));
+                    (
+                        p["name"].as_str().unwrap_or_default().to_owned(),
+                        p["in"].as_str().unwrap_or_default().to_owned(),
+                        p.clone(),
+                        p_at,
+                    )
+                })
+                .collect()
+        };
+        let old = list(self.base, b_op, b_at);
+        let new = list(self.head, h_op, h_at);
+        for (name, location, b_param, b_here) in &old {
+            let Some((_, _, h_param, h_here)) =
+                new.iter().find(|(n, l, ..)| n == name && l == location)
+            else {
+                self.found(b_here, true, format!("{location} parameter {name} removed"));
+                continue;
+            };
+            if b_param["required"] != Value::Bool(true) && h_param["required"] == Value::Bool(true)
+            {
+                self.found(
+                    h_here,
+                    true,
+                    format!("optional {location} parameter {name} made required"),
+                );
+            }
+            self.schema(
+                &b_param["schema"],
+                &format!("{b_here}/schema"),
+                &h_param["schema"],
+                &format!("{h_here}/schema"),
+                Direction::Request,
+                0,
+            );
+        }
+        for (name, location, h_param, h_here) in &new {
+            if old.iter().any(|(n, l, ..)| n == name && l == location) {
+                continue;
+            }
+            let required = h_param["required"] == Value::Bool(true);
+            let kind = if location == "header" {
+                "header"
+            } else {
+                "parameter"
+            };
+            if required {
+                self.found(
+                    h_here,
+                    true,
+                    format!("new required {location} {kind} {name}"),
+                );
+            } else {
+                self.found(
+                    h_here,
+                    false,
+                    format!("new optional {location} {kind} {name}"),
+                );
+            }
+        }
+    }
+
+    fn content(
+        &mut self,
+        b: &Value,
+        b_at: &str,
+        h: &Value,
+        h_at: &str,
+        direction: Direction,
+        what: &str,
+    ) {
+        let empty = serde_json::Map::new();
+        let old = b
+            .get("content")
+            .and_then(Value::as_object)
+            .unwrap_or(&empty);
+        let new = h
+            .get("content")
+            .and_then(Value::as_object)
+            .unwrap_or(&empty);
+        for (media, old_media) in old {
+            let b_here = format!("{b_at}/content/{}", escape(media));
+            match new.get(media) {
+                None => self.found(&b_here, true, format!("{what} media type {media} removed")),
+                Some(new_media) => {
+                    let h_here = format!("{h_at}/content/{}", escape(media));
+                    self.schema(
+                        &old_media["schema"],
+                        &format!("{b_here}/schema"),
+                        &new_media["schema"],
+                        &format!("{h_here}/schema"),
+                        direction,
+                        0,
+                    );
+                }
+            }
+        }
+        for media in new.keys().filter(|m| !old.contains_key(*m)) {
+            self.found(
+                &format!("{h_at}/content/{}", escape(media)),
+                false,
+                format!("new {what} media type {media}"),
+            );
+        }
+    }
+
+    fn operation(&mut self, b_op: &Value, b_at: &str, h_op: &Value, h_at: &str) {
+        self.parameters(b_op, b_at, h_op, h_at);
+        let (b_body, b_body_at) = resolve(
+            self.base,
+            &b_op["requestBody"],
+            &format!("{b_at}/requestBody"),
+        );
+        let (h_body, h_body_at) = resolve(
+            self.head,
+            &h_op["requestBody"],
+            &format!("{h_at}/requestBody"),
+        );
+        let required = |body: &Value| body["required"] == Value::Bool(true);
+        match (b_body.is_null(), h_body.is_null()) {
+            (true, false) => {
+                self.found(
+                    &h_body_at,
+                    required(h_body),
+                    String::from("new request body"),
+                );
+            }
+            (false, true) => self.found(&b_body_at, true, String::from("request body removed")),
+            (false, false) => {
+                if !required(b_body) && required(h_body) {
+                    self.found(
+                        &h_body_at,
+                        true,
+                        String::from("optional request body made required"),
+                    );
+                }
+                let (b_body, h_body) = (b_body.clone(), h_body.clone());
+                self.content(
+                    &b_body,
+                    &b_body_at,
+                    &h_body,
+                    &h_body_at,
+                    Direction::Request,
+                    "request",
+                );
+            }
+            (true, true) => {}
+        }
+        let empty = serde_json::Map::new();
+        let old = b_op["responses"].as_object().unwrap_or(&empty).clone();
+        let new = h_op["responses"].as_object().unwrap_or(&empty).clone();
+        for (status, old_response) in &old {
+            let b_here = format!("{b_at}/responses/{status}");
+            match new.get(status) {
+                None => self.found(&b_here, true, format!("declared status {status} removed")),
+                Some(new_response) => {
+                    let (b_r, b_r_at) = resolve(self.base, old_response, &b_here);
+                    let (h_r, h_r_at) = resolve(
+                        self.head,
+                        new_response,
+                        &format!("{h_at}/responses/{status}"),
+                    );
+                    let (b_r, h_r) = (b_r.clone(), h_r.clone());
+                    self.content(
+                        &b_r,
+                        &b_r_at,
+                        &h_r,
+                        &h_r_at,
+                        Direction::Response,
+                        &format!("{status} response"),
+                    );
+                }
+            }
+        }
+        for status in new.keys().filter(|s| !old.contains_key(*s)) {
+            self.found(
+                &format!("{h_at}/responses/{status}"),
+                false,
+                format!("new declared status {status}"),
+            );
+        }
+    }
+}
+
+/// Compares two versions of a spec.
+pub fn compare(base: &Value, head: &Value) -> Vec<Finding> {
+    let mut compare = Compare {
+        base,
+        head,
+        operation: String::new(),
+        findings: Vec::new(),
+    };
+    let empty = serde_json::Map::new();
+    let old = base["paths"].as_object().unwrap_or(&empty);
+    let new = head["paths"].as_object().unwrap_or(&empty);
+    for (path, old_item) in old {
+        for method in METHODS {
+            let Some(old_op) = old_item.get(method) else {
+                continue;
+            };
+            let b_at = format!("/paths/{}/{method}", escape(path));
+            compare.operation = old_op["operationId"].as_str().map_or_else(
+                || format!("{} {path}", method.to_uppercase()),
+                str::to_owned,
+            );
+            match new.get(path).and_then(|item| item.get(method)) {
+                None => compare.found(
+                    &b_at,
+                    true,
+                    format!("operation {} {path} removed", method.to_uppercase()),
+                ),
+                Some(new_op) => compare.operation(old_op, &b_at, new_op, &b_at),
+            }
+        }
+    }
+    for (path, new_item) in new {
+        for method in METHODS {
+            let Some(new_op) = new_item.get(method) else {
+                continue;
+            };
+            if old.get(path).and_then(|item| item.get(method)).is_none() {
+                compare.operation = new_op["operationId"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned();
+                compare.found(
+                    &format!("/paths/{}/{method}", escape(path)),
+                    false,
+                    format!("new operation {} {path}", method.to_uppercase()),
+                );
+            }
+        }
+    }
+    compare.findings
+}
+
+/// The report on one spec, and why it is refused, if it is: a breaking change passes only with
+/// a higher `info.version` major.
+pub fn judge(spec: &str, base: &Value, head: &Value) -> (String, Option<String>) {
+    let findings = compare(base, head);
+    let breaking = findings.iter().filter(|f| f.breaking).count();
+    let raised = major(head) > major(base);
+    let verdict = match (breaking, raised) {
+        (0, _) if findings.is_empty() => String::from("unchanged contract"),
+        (0, _) => String::from("compatible"),
+        (n, true) => format!(
+            "{n} breaking, allowed: major version raised to {}",
+            head["info"]["version"]
+        ),
+        (n, false) => format!(
+            "{n} breaking, and info.version {} keeps its major",
+            head["info"]["version"]
+        ),
+    };
+    let mut report = format!("  {spec}: {verdict}\n");
+    for finding in &findings {
+        let label = if finding.breaking { "BREAKING" } else { "ok" };
+        report.push_str(&format!(
+            "    {label:<8} {spec} {} {}: {}\n",
+            finding.operation, finding.pointer, finding.message
+        ));
+    }
+    let refusal =
+        (breaking > 0 && !raised).then(|| format!("{spec}: {breaking} breaking change(s)"));
+    (report, refusal)
+}
+
+fn major(spec: &Value) -> u64 {
+    spec["info"]["version"]
+        .as_str()
+        .and_then(|v| v.split('.').next())
+        .and_then(|m| m.parse().ok())
+        .unwrap_or(0)
+}
+
+async fn git(root: &Path, args: &[&str]) -> Option<String> {
+    let output = Command::new("git")
+        .current_dir(root)
+        .args(args)
+        .output()
+        .await
+        .ok()?;
+    output
+        .status
+        .success()
+        .then(|| String::from_utf8_lossy(&output.stdout).trim().to_owned())
+}
+
+/// The default base: the merge-base with `main` when on another branch, else the previous
+/// commit.
+async fn default_base(root: &Path) -> Option<String> {
+    let branch = git(root, &["rev-parse", "--abbrev-ref", "HEAD"])
+        .await
+        .unwrap_or_default();
+    if branch != "main"
+        && let Some(base) = git(root, &["merge-base", "HEAD", "main"]).await
+    {
+        return Some(base);
+    }
+    git(root, &["rev-parse", "--verify", "--quiet", "HEAD~1"]).await
+}
+
+pub async fn run(base: Option<String>) -> Result<(), String> {
+    let root = crate::workspace_root();
+    let Some(base) = (match base {
+        Some(base) => Some(base),
+        None => default_base(&root).await,
+    }) else {
+        println!("openapi-breaking: no earlier commit to compare with; nothing to check");
+        return Ok(());
+    };
+    let short = git(&root, &["rev-parse", "--short", &base])
+        .await
+        .ok_or_else(|| format!("unknown revision {base}"))?;
+    println!("comparing openapi/*.json with {base} ({short})");
+    let mut files: Vec<_> = std::fs::read_dir(root.join("openapi"))
+        .map_err(|e| format!("cannot read openapi/: {e}"))?
+        .flatten()
+        .map(|entry| entry.path())
+        .filter(|path| path.extension().is_some_and(|e| e == "json"))
+        .collect();
+    files.sort();
+    let listed = git(&root, &["ls-tree", "--name-only", &base, "openapi/"])
+        .await
+        .unwrap_or_default();
+    let mut refused = Vec::new();
+    for name in listed
+        .lines()
+        .filter_map(|f| f.strip_prefix("openapi/"))
+        .filter(|f| f.ends_with(".json"))
+    {
+        if !files
+            .iter()
+            .any(|path| path.file_name().is_some_and(|n| n == name))
+        {
+            refused.push(format!("{name}: the spec was removed"));
+        }
+    }
+    for file in files {
+        let name = file
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+        let spec = name.trim_end_matches(".json");
+        let head: Value =
+            serde_json::from_str(&std::fs::read_to_string(&file).map_err(|e| e.to_string())?)
+                .map_err(|e| format!("{name}: {e}"))?;
+        let Some(old) = git(&root, &["show", &format!("{base}:openapi/{name}")]).await else {
+            println!("  {spec}: new spec");
+            continue;
+        };
+        let base_doc: Value =
+            serde_json::from_str(&old).map_err(|e| format!("{name} at {base}: {e}"))?;
+        let (report, refusal) = judge(spec, &base_doc, &head);
+        print!("{report}");
+        refused.extend(refusal);
+    }
+    if refused.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "breaking changes without a new major version:\n  {}\nRaise the spec's info.version major (a new API version) or keep the old contract.",
+            refused.join("\n  ")
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// A small spec: create a thing (body, query and header parameters), read a thing.
+    fn spec() -> Value {
+        json!({
+            "openapi": "3.1.0",
+            "info": {"title": "things", "version": "1.0.0"},
+            "paths": {
+                "/things": {"post": {
+                    "operationId": "create_thing",
+                    "parameters": [
+                        {"name": "dry_run", "in": "query", "required": false, "schema": {"type": "boolean"}},
+                        {"name": "Idempotency-Key", "in": "header", "required": false, "schema": {"type": "string"}}
+                    ],
+                    "requestBody": {"required": true, "content": {"application/json": {
+                        "schema": {"$ref": "#/components/schemas/NewThing"}}}},
+                    "responses": {"201": {"description": "made", "content": {"application/json": {
+                        "schema": {"$ref": "#/components/schemas/Thing"}}}}}
+                }},
+                "/things/{id}": {"get": {
+                    "operationId": "get_thing",
+                    "parameters": [{"name": "id", "in": "path", "required": true,
+                                    "schema": {"type": "string", "format": "uuid"}}],
+                    "responses": {
+                        "200": {"description": "it", "content": {"application/json": {
+                            "schema": {"$ref": "#/components/schemas/Thing"}}}},
+                        "404": {"description": "no", "content": {"application/problem+json": {
+                            "schema": {"type": "object"}}}}
+                    }
+                }}
+            },
+            "components": {"schemas": {
+                "NewThing": {"type": "object", "additionalProperties": false, "required": ["name"],
+                    "properties": {
+                        "name": {"type": "string", "maxLength": 200},
+                        "note": {"type": "string"},
+                        "kind": {"type": "string", "enum": ["a", "b"]}
+                    }},
+                "Thing": {"type": "object", "required": ["id", "name", "size", "kind"],
+                    "properties": {
+                        "id": {"type": "string", "format": "uuid"},
+                        "name": {"type": "string"},
+                        "size": {"type": "integer", "format": "int64"},
+                        "kind": {"type": "string", "enum": ["a", "b"]}
+                    }}
+            }}
+        })
+    }
+
+    fn changed(change: impl Fn(&mut Value)) -> Value {
+        let mut spec = spec();
+        change(&mut spec);
+        spec
+    }
+
+    /// The messages of the breaking and the compatible findings.
+    fn diff(base: &Value, head: &Value) -> (Vec<String>, Vec<String>) {
+        let findings = compare(base, head);
+        let pick = |breaking: bool| {
+            findings
+                .iter()
+                .filter(|f| f.breaking == breaking)
+                .map(|f| format!("{} {}: {}", f.operation, f.pointer, f.message))
+                .collect()
+        };
+        (pick(true), pick(false))
+    }
+
+    /// `change` is breaking with exactly `forward` (one finding per operation it touches);
+    /// undoing it is `backward` (breaking or not).
+    fn check(change: impl Fn(&mut Value), forward: &[&str], backward: (&str, bool)) {
+        let (base, head) = (spec(), changed(change));
+        let (breaking, _) = diff(&base, &head);
+        assert_eq!(breaking, forward, "forward");
+        let (breaking, compatible) = diff(&head, &base);
+        let (message, is_breaking) = backward;
+        let found = if is_breaking { breaking } else { compatible };
+        assert!(
+            found.iter().any(|f| f == message),
+            "backward: {message:?} not in {found:#?}"
+        );
+    }
+
+    #[test]
+    fn an_unchanged_spec_has_no_findings() {
+        assert_eq!(compare(&spec(), &spec()), []);
+    }
+
+    #[test]
+    fn removed_path_or_operation() {
+        check(
+            |s| {
+                s["paths"].as_object_mut().unwrap().remove("/things/{id}");
+            },
+            &["get_thing #/paths/~1things~1{id}/get: operation GET /things/{id} removed"],
+            (
+                "get_thing #/paths/~1things~1{id}/get: new operation GET /things/{id}",
+                false,
+            ),
+        );
+    }
+
+    #[test]
+    fn removed_response_field() {
+        check(
+            |s| {
+                let thing = &mut s["components"]["schemas"]["Thing"];
+                thing["properties"].as_object_mut().unwrap().remove("size");
+                thing["required"] = json!(["id", "name", "kind"]);
+            },
+            &[
+                "create_thing #/components/schemas/Thing/properties/size: response field size removed",
+                "get_thing #/components/schemas/Thing/properties/size: response field size removed",
+            ],
+            (
+                "create_thing #/components/schemas/Thing/properties/size: new response field size",
+                false,
+            ),
+        );
+    }
+
+    #[test]
+    fn removed_declared_status() {
+        check(
+            |s| {
+                s["paths"]["/things/{id}"]["get"]["responses"]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("404");
+            },
+            &["get_thing #/paths/~1things~1{id}/get/responses/404: declared status 404 removed"],
+            (
+                "get_thing #/paths/~1things~1{id}/get/responses/404: new declared status 404",
+                false,
+            ),
+        );
+    }
+
+    #[test]
+    fn new_required_request_field() {
+        check(
+            |s| {
+                let new = &mut s["components"]["schemas"]["NewThing"];
+                new["properties"]["owner"] = json!({"type": "string"});
+                new["required"] = json!(["name", "owner"]);
+            },
+            &[
+                "create_thing #/components/schemas/NewThing/properties/owner: new required request field owner",
+            ],
+            (
+                "create_thing #/components/schemas/NewThing/properties/owner: request field owner removed",
+                true,
+            ),
+        );
+    }
+
+    #[test]
+    fn new_optional_request_field_is_compatible() {
+        let head = changed(|s| {
+            s["components"]["schemas"]["NewThing"]["properties"]["colour"] =
+                json!({"type": "string"})
+        });
+        let (breaking, compatible) = diff(&spec(), &head);
+        assert_eq!(breaking, Vec::<String>::new());
+        assert_eq!(
+            compatible,
+            [
+                "create_thing #/components/schemas/NewThing/properties/colour: new optional request field colour"
+            ]
+        );
+        // Back: the server refuses unknown fields, so clients that send it break.
+        let (breaking, _) = diff(&head, &spec());
+        assert_eq!(
+            breaking,
+            [
+                "create_thing #/components/schemas/NewThing/properties/colour: request field colour removed"
+            ]
+        );
+    }
+
+    #[test]
+    fn new_required_parameter_and_header() {
+        check(
+            |s| {
+                s["paths"]["/things"]["post"]["parameters"].as_array_mut().unwrap().push(
+                    json!({"name": "tenant", "in": "query", "required": true, "schema": {"type": "string"}}),
+                );
+            },
+            &[
+                "create_thing #/paths/~1things/post/parameters/2: new required query parameter tenant",
+            ],
+            (
+                "create_thing #/paths/~1things/post/parameters/2: query parameter tenant removed",
+                true,
+            ),
+        );
+        check(
+            |s| {
+                s["paths"]["/things"]["post"]["parameters"].as_array_mut().unwrap().push(
+                    json!({"name": "X-Tenant", "in": "header", "required": true, "schema": {"type": "string"}}),
+                );
+            },
+            &[
+                "create_thing #/paths/~1things/post/parameters/2: new required header header X-Tenant",
+            ],
+            (
+                "create_thing #/paths/~1things/post/parameters/2: header parameter X-Tenant removed",
+                true,
+            ),
+        );
+    }
+
+    #[test]
+    fn new_optional_parameter_is_compatible() {
+        let head = changed(|s| {
+            s["paths"]["/things"]["post"]["parameters"].as_array_mut().unwrap().push(
+                json!({"name": "trace", "in": "query", "required": false, "schema": {"type": "boolean"}}),
+            );
+        });
+        let (breaking, compatible) = diff(&spec(), &head);
+        assert_eq!(breaking, Vec::<String>::new());
+        assert_eq!(
+            compatible,
+            ["create_thing #/paths/~1things/post/parameters/2: new optional query parameter trace"]
+        );
+    }
+
+    #[test]
+    fn type_or_format_change() {
+        check(
+            |s| {
+                s["components"]["schemas"]["Thing"]["properties"]["size"] =
+                    json!({"type": "string", "format": "int64"})
+            },
+            &[
+                "create_thing #/components/schemas/Thing/properties/size: type changed from integer to string",
+                "get_thing #/components/schemas/Thing/properties/size: type changed from integer to string",
+            ],
+            (
+                "create_thing #/components/schemas/Thing/properties/size: type changed from string to integer",
+                true,
+            ),
+        );
+        check(
+            |s| {
+                s["paths"]["/things/{id}"]["get"]["parameters"][0]["schema"] =
+                    json!({"type": "string"})
+            },
+            &[
+                "get_thing #/paths/~1things~1{id}/get/parameters/0/schema: format changed from uuid to none",
+            ],
+            (
+                "get_thing #/paths/~1things~1{id}/get/parameters/0/schema: format changed from none to uuid",
+                true,
+            ),
+        );
+    }
+
+    #[test]
+    fn enum_values() {
+        // In a response: removing or adding a value breaks a client with a closed enum.
+        check(
+            |s| s["components"]["schemas"]["Thing"]["properties"]["kind"]["enum"] = json!(["a"]),
+            &[
+                "create_thing #/components/schemas/Thing/properties/kind: enum value \"b\" removed",
+                "get_thing #/components/schemas/Thing/properties/kind: enum value \"b\" removed",
+            ],
+            (
+                "create_thing #/components/schemas/Thing/properties/kind: new enum value \"b\" in a response",
+                true,
+            ),
+        );
+        // In a request: removing breaks, adding does not.
+        check(
+            |s| s["components"]["schemas"]["NewThing"]["properties"]["kind"]["enum"] = json!(["a"]),
+            &[
+                "create_thing #/components/schemas/NewThing/properties/kind: enum value \"b\" removed",
+            ],
+            (
+                "create_thing #/components/schemas/NewThing/properties/kind: new enum value \"b\" accepted",
+                false,
+            ),
+        );
+    }
+
+    #[test]
+    fn optional_input_made_required() {
+        let head = changed(|s| {
+            s["components"]["schemas"]["NewThing"]["required"] = json!(["name", "note"])
+        });
+        assert_eq!(
+            diff(&spec(), &head).0,
+            [
+                "create_thing #/components/schemas/NewThing/properties/note: optional request field note made required"
+            ]
+        );
+        assert_eq!(
+            diff(&head, &spec()).0,
+            Vec::<String>::new(),
+            "required to optional is compatible"
+        );
+    }
+
+    #[test]
+    fn optional_parameter_made_required() {
+        let head =
+            changed(|s| s["paths"]["/things"]["post"]["parameters"][0]["required"] = json!(true));
+        let (breaking, _) = diff(&spec(), &head);
+        assert_eq!(
+            breaking,
+            [
+                "create_thing #/paths/~1things/post/parameters/0: optional query parameter dry_run made required"
+            ]
+        );
+        assert_eq!(
+            diff(&head, &spec()).0,
+            Vec::<String>::new(),
+            "required to optional is compatible"
+        );
+    }
+
+    #[test]
+    fn response_field_made_optional_or_nullable() {
+        let optional = changed(|s| {
+            s["components"]["schemas"]["Thing"]["required"] = json!(["id", "name", "kind"])
+        });
+        assert_eq!(
+            diff(&spec(), &optional).0,
+            [
+                "create_thing #/components/schemas/Thing/properties/size: response field size made optional",
+                "get_thing #/components/schemas/Thing/properties/size: response field size made optional"
+            ]
+        );
+        assert_eq!(
+            diff(&optional, &spec()).0,
+            Vec::<String>::new(),
+            "optional to required is compatible"
+        );
+        let nullable = changed(|s| {
+            s["components"]["schemas"]["Thing"]["properties"]["name"]["type"] =
+                json!(["string", "null"])
+        });
+        assert_eq!(
+            diff(&spec(), &nullable).0,
+            [
+                "create_thing #/components/schemas/Thing/properties/name: response value made nullable",
+                "get_thing #/components/schemas/Thing/properties/name: response value made nullable"
+            ]
+        );
+        assert_eq!(
+            diff(&nullable, &spec()).0,
+            Vec::<String>::new(),
+            "no longer nullable is compatible"
+        );
+    }
+
+    #[test]
+    fn narrowed_input_constraints() {
+        let narrowed = changed(|s| {
+            s["components"]["schemas"]["NewThing"]["properties"]["name"]["maxLength"] = json!(100)
+        });
+        assert_eq!(
+            diff(&spec(), &narrowed).0,
+            [
+                "create_thing #/components/schemas/NewThing/properties/name: maxLength lowered from 200 to 100"
+            ]
+        );
+        assert_eq!(
+            diff(&narrowed, &spec()).0,
+            Vec::<String>::new(),
+            "widening is compatible"
+        );
+    }
+
+    #[test]
+    fn a_breaking_change_passes_only_with_a_new_major_version() {
+        let head = changed(|s| {
+            s["paths"]["/things/{id}"]["get"]["responses"]
+                .as_object_mut()
+                .unwrap()
+                .remove("404");
+        });
+        let (report, refusal) = judge("things", &spec(), &head);
+        assert_eq!(
+            refusal.as_deref(),
+            Some("things: 1 breaking change(s)"),
+            "{report}"
+        );
+        assert!(report.contains("BREAKING things get_thing #/paths/~1things~1{id}/get/responses/404: declared status 404 removed"), "{report}");
+        let mut next_major = head.clone();
+        next_major["info"]["version"] = json!("2.0.0");
+        let (report, refusal) = judge("things", &spec(), &next_major);
+        assert_eq!(refusal, None);
+        assert!(
+            report.contains("allowed: major version raised to \"2.0.0\""),
+            "{report}"
+        );
+        let compatible = changed(|s| {
+            s["components"]["schemas"]["Thing"]["properties"]["colour"] = json!({"type": "string"})
+        });
+        assert_eq!(judge("things", &spec(), &compatible).1, None);
+    }
+}
