@@ -3,7 +3,7 @@
 
 set shell := ["bash", "-euo", "pipefail", "-c"]
 
-export PATH := justfile_directory() / "target/tools/venv/bin" + ":" + env_var("PATH")
+export PATH := justfile_directory() / "target/tools/venv/bin" + ":" + justfile_directory() / "target/tools/node/node_modules/.bin" + ":" + env_var("PATH")
 
 # A snapshot that changed fails the tests instead of being rewritten; review changes with
 # `INSTA_UPDATE=always cargo test -p nfip-contract-tests` and `git diff`.
@@ -24,8 +24,8 @@ test:
     scripts/ensure-postgres
     cargo test --workspace --locked
 
-# What CI runs: lint, every test, a real validator over every committed spec, contract coverage.
-ci: lint test openapi-validate contract-test
+# What CI runs: lint, every test, the specs validated and checked for breaking changes, contract coverage.
+ci: lint test openapi-validate openapi-breaking contract-test
 
 # The gateway against each service's published spec, then the coverage table.
 contract-test:
@@ -33,10 +33,20 @@ contract-test:
     cargo test --locked -p nfip-contract-tests
     cargo run --quiet --locked -p nfip-contract-tests --bin contract-coverage
 
-# Formatting and clippy, warnings as errors.
-lint:
+# Formatting, clippy (warnings are errors), and Spectral over every spec (0 errors, 0 warnings).
+lint: node-tools
     cargo fmt --all --check
     cargo clippy --workspace --all-targets --locked -- -D warnings
+    spectral lint openapi/*.json --ruleset .spectral.yaml --fail-severity=warn
+
+# Fail if a spec changed in a way that breaks existing clients since BASE (default: merge-base with main, or the previous commit), unless its major version was raised.
+openapi-breaking BASE="":
+    cargo xtask openapi-breaking {{ BASE }}
+
+# Install the pinned Node tools (tools/package-lock.json) into target/tools/node, once.
+[private]
+node-tools:
+    @cmp -s tools/package-lock.json target/tools/node/package-lock.json || (mkdir -p target/tools/node && cp tools/package.json tools/package-lock.json target/tools/node/ && cd target/tools/node && npm ci --no-audit --no-fund --loglevel=error)
 
 # Regenerate openapi/<name>.json (gateway and services) from the handlers.
 openapi:
