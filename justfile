@@ -43,6 +43,18 @@ lint: node-tools
 openapi-breaking BASE="":
     cargo xtask openapi-breaking {{ BASE }}
 
+# Generate clients from every spec into clients/ (ignored): Python (openapi-python-client) and TypeScript (openapi-typescript types for openapi-fetch), type-checked with tsc.
+clients: node-tools
+    rm -rf clients && mkdir -p clients/python clients/typescript && ln -s ../target/tools/node/node_modules clients/node_modules
+    for s in {{ specs }}; do openapi-python-client generate --path openapi/$s.json --config tools/clients/python-client.yaml --meta none --output-path clients/python/nfip_$s > /dev/null; done
+    for s in {{ specs }}; do openapi-typescript openapi/$s.json --output clients/typescript/$s.d.ts 2> /dev/null; done
+    cp tools/clients/tsconfig.json tools/clients/smoke.mts clients/typescript/
+    tsc -p clients/typescript
+
+# Buy a policy through the gateway with each generated client, against a fresh stack.
+clients-smoke: clients
+    cargo xtask with-stack sh -c 'PYTHONPATH=clients/python python tools/clients/smoke.py && node clients/typescript/smoke.mjs'
+
 # Install the pinned Node tools (tools/package-lock.json) into target/tools/node, once.
 [private]
 node-tools:

@@ -10,7 +10,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use tokio::process::Command;
 
-use crate::{Running, SERVICES, build, start, stop, wait_until_ready, workspace_root};
+use crate::{Running, build, start_fresh, stop, wait_until_ready, workspace_root};
 
 pub async fn run(connections: u32, duration: &str, threads: u32) -> Result<(), String> {
     ensure_wrk().await?;
@@ -20,19 +20,7 @@ pub async fn run(connections: u32, duration: &str, threads: u32) -> Result<(), S
     let run_id = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    let data = root.join("target").join("bench").join(run_id.to_string());
-    std::fs::create_dir_all(&data).map_err(|e| format!("cannot create {}: {e}", data.display()))?;
-    let outbox = ("OUTBOX_DIR", data.join("outbox").display().to_string());
-    let mut running = Vec::new();
-    for service in &SERVICES {
-        let url = format!("sqlite://{}/{}.db", data.display(), service.name);
-        let env = if service.name == "notification" {
-            vec![outbox.clone()]
-        } else {
-            Vec::new()
-        };
-        running.push(start(&root, true, service, &url, &env, "warn")?);
-    }
+    let (mut running, data) = start_fresh(&root, true, "warn")?;
     let outcome = measure(&root, &mut running, connections, duration, threads, run_id).await;
     stop(&mut running).await;
     let _ = std::fs::remove_dir_all(&data);

@@ -44,6 +44,13 @@ enum Task {
         /// A git revision.
         base: Option<String>,
     },
+    /// Run a command against a fresh stack: build, start every process on its default port and
+    /// a throwaway SQLite folder (warnings-only logs), wait until ready, run the command with
+    /// NFIP_GATEWAY_URL and NFIP_API_KEY set, stop the stack, exit with the command's status.
+    WithStack {
+        #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+        command: Vec<String>,
+    },
     /// Benchmark POST /purchase: release build, the stack on fresh SQLite files, wrk at N
     /// connections; prints throughput, p50, p99, each process's RSS and CPU per purchase.
     Bench {
@@ -96,6 +103,7 @@ async fn main() -> ExitCode {
     let result = match cli.task {
         Task::Up { release, postgres } => up(release, postgres.as_deref()).await,
         Task::OpenapiBreaking { base } => breaking::run(base).await,
+        Task::WithStack { command } => with_stack(&command).await,
         Task::Bench {
             connections,
             duration,
@@ -250,6 +258,55 @@ async fn up(release: bool, postgres: Option<&str>) -> Result<(), String> {
         () = interrupted() => Ok(()),
     };
     stop(&mut running).await;
+    outcome
+}
+
+/// Starts every process on a fresh SQLite folder under target/stack/, with `log` as RUST_LOG;
+/// returns them and the folder (to remove once they stop).
+fn start_fresh(root: &Path, release: bool, log: &str) -> Result<(Vec<Running>, PathBuf), String> {
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis());
+    let data = root.join("target").join("stack").join(stamp.to_string());
+    std::fs::create_dir_all(&data).map_err(|e| format!("cannot create {}: {e}", data.display()))?;
+    let outbox = ("OUTBOX_DIR", data.join("outbox").display().to_string());
+    let mut running = Vec::new();
+    for service in &SERVICES {
+        let url = format!("sqlite://{}/{}.db", data.display(), service.name);
+        let env = if service.name == "notification" {
+            vec![outbox.clone()]
+        } else {
+            Vec::new()
+        };
+        running.push(start(root, release, service, &url, &env, log)?);
+    }
+    Ok((running, data))
+}
+
+async fn with_stack(command: &[String]) -> Result<(), String> {
+    let root = workspace_root();
+    build(&root, false).await?;
+    let (mut running, data) = start_fresh(&root, false, "warn")?;
+    let outcome = match wait_until_ready(&mut running).await {
+        Err(error) => Err(error),
+        Ok(()) => {
+            let status = Command::new(&command[0])
+                .args(&command[1..])
+                .current_dir(&root)
+                .env("NFIP_GATEWAY_URL", "http://127.0.0.1:8080")
+                .env("NFIP_API_KEY", DEV_API_KEY)
+                .status()
+                .await
+                .map_err(|e| format!("cannot run {}: {e}", command[0]))?;
+            if status.success() {
+                Ok(())
+            } else {
+                Err(format!("`{}` failed ({status})", command.join(" ")))
+            }
+        }
+    };
+    stop(&mut running).await;
+    let _ = std::fs::remove_dir_all(&data);
     outcome
 }
 
