@@ -24,8 +24,8 @@ test:
     scripts/ensure-postgres
     cargo test --workspace --locked
 
-# What CI runs: lint, every test, the specs validated and checked for breaking changes, contract coverage.
-ci: lint test openapi-validate openapi-breaking contract-test
+# What CI runs: lint, every test, the specs validated and checked for breaking changes, contract coverage, the generated clients, fuzzing at 100 examples per operation.
+ci: lint test openapi-validate openapi-breaking contract-test clients-smoke (fuzz "100")
 
 # The gateway against each service's published spec, then the coverage table.
 contract-test:
@@ -54,6 +54,10 @@ clients: node-tools
 # Buy a policy through the gateway with each generated client, against a fresh stack.
 clients-smoke: clients
     cargo xtask with-stack sh -c 'PYTHONPATH=clients/python python tools/clients/smoke.py && node clients/typescript/smoke.mjs'
+
+# Fuzz the gateway and every service from their specs with Schemathesis (all checks; exceptions in schemathesis.toml), on a fresh stack.
+fuzz EXAMPLES="1000":
+    cargo xtask with-stack sh -c 'for port in 8080 8081 8082 8083 8084; do schemathesis run http://127.0.0.1:$port/openapi.json --url http://127.0.0.1:$port -H "x-api-key: $NFIP_API_KEY" --checks all --max-examples {{ EXAMPLES }} --generation-database none --no-color || exit 1; done'
 
 # Install the pinned Node tools (tools/package-lock.json) into target/tools/node, once.
 [private]

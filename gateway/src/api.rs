@@ -3,7 +3,10 @@
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use nfip_kit::{IdempotencyKey, Json, PROBLEM_JSON, Path, Problem, context, validate};
+use nfip_kit::{
+    IdempotencyKey, IdempotencyKeyHeader, Json, PROBLEM_JSON, Path, Problem,
+    RequiredIdempotencyKeyHeader, context, validate,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -145,14 +148,17 @@ impl IntoResponse for Answer {
     tag = "purchase",
     security(("api_key" = []), ("bearer" = [])),
     params(
-        ("Idempotency-Key" = Option<String>, Header,
-         description = "Makes retries safe: 1–255 printable ASCII characters, unique per purchase",
-         example = "4f1c2a9e-purchase"),
+        IdempotencyKeyHeader,
     ),
     request_body = PurchaseRequest,
     responses(
         (status = 201, description = "The policy is bought (or this answers an earlier request with the same key)",
          body = purchase::Receipt,
+         links(
+             ("get_policy" = (operation_id = "get_policy", parameters(("id" = "$response.body#/policy_id")))),
+             ("get_invoice" = (operation_id = "get_invoice", parameters(("id" = "$response.body#/invoice_id")))),
+             ("pay_invoice" = (operation_id = "pay_invoice", parameters(("id" = "$response.body#/invoice_id")))),
+         ),
          headers(
              ("Location" = String, description = "The policy's URL on the gateway"),
              ("Idempotent-Replayed" = String, description = "`true` when this answers an earlier request with the same key"),
@@ -287,9 +293,7 @@ pub async fn get_invoice(
     security(("api_key" = []), ("bearer" = [])),
     params(
         ("id" = Uuid, Path, description = "The invoice id"),
-        ("Idempotency-Key" = String, Header,
-         description = "Required: 1–255 printable ASCII characters, unique per payment attempt",
-         example = "pay-019a7b4f-1"),
+        RequiredIdempotencyKeyHeader,
     ),
     request_body = PayInvoice,
     responses(

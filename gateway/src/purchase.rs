@@ -379,9 +379,18 @@ impl Run<'_> {
     }
 }
 
-/// The idempotency key of one upstream write of one attempt of a purchase.
+/// The idempotency key of one upstream write of one attempt of a purchase. Keys are at most
+/// 255 characters upstream too, so a purchase key too long to prefix one stands as its SHA-256.
 pub fn upstream_key(purchase_key: &str, attempt: i64, step: &str) -> String {
-    format!("{purchase_key}#{attempt}/{step}")
+    if purchase_key.len() <= 200 {
+        return format!("{purchase_key}#{attempt}/{step}");
+    }
+    use sha2::Digest;
+    let digest: String = sha2::Sha256::digest(purchase_key.as_bytes())
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect();
+    format!("sha256:{digest}#{attempt}/{step}")
 }
 
 /// Undoes what an attempt may have created: cancels its policy (replaying the keyed create to
@@ -448,6 +457,18 @@ pub fn dollars(cents: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn upstream_keys_stay_within_255_characters() {
+        assert_eq!(upstream_key("k-1", 2, "invoice"), "k-1#2/invoice");
+        let longest = "~".repeat(255);
+        let key = upstream_key(&longest, i64::MAX, "notification");
+        assert!(key.len() <= 255 && key.starts_with("sha256:"), "{key}");
+        assert_ne!(
+            key,
+            upstream_key(&"~".repeat(254), i64::MAX, "notification")
+        );
+    }
 
     #[test]
     fn dollars_are_exact() {

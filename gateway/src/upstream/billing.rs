@@ -79,7 +79,12 @@ pub struct InvoiceList {
 pub struct PayInvoice {
     /// 12–19 digits. Test cards: 4000000000000002 (declined), 4000000000009995 (insufficient
     /// funds), 4000000000000069 (expired); others with a valid check digit are approved.
-    #[schema(min_length = 12, max_length = 40, example = "4242424242424242")]
+    #[schema(
+        min_length = 12,
+        max_length = 40,
+        pattern = "^[0-9][0-9 -]*[0-9]$",
+        example = "4242424242424242"
+    )]
     pub card_number: String,
 }
 

@@ -2,7 +2,9 @@
 
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use nfip_kit::{IdempotencyKey, Json, Path, Problem, Query};
+use nfip_kit::{
+    IdempotencyKey, IdempotencyKeyHeader, Json, Path, Problem, Query, RequiredIdempotencyKeyHeader,
+};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
@@ -93,7 +95,12 @@ pub struct PayInvoice {
     /// 12–19 digits (spaces and dashes between groups are ignored). Test cards: 4000000000000002
     /// (declined), 4000000000009995 (insufficient funds), 4000000000000069 (expired); any
     /// other number with a valid check digit, such as 4242424242424242, is approved.
-    #[schema(min_length = 12, max_length = 40, example = "4242424242424242")]
+    #[schema(
+        min_length = 12,
+        max_length = 40,
+        pattern = "^[0-9][0-9 -]*[0-9]$",
+        example = "4242424242424242"
+    )]
     pub card_number: String,
 }
 
@@ -187,14 +194,17 @@ fn created_headers(location: String, replayed: bool) -> HeaderMap {
     operation_id = "create_invoice",
     tag = "invoices",
     params(
-        ("Idempotency-Key" = Option<String>, Header,
-         description = "Makes retries safe: 1–255 printable ASCII characters, unique per invoice",
-         example = "purchase-4f1c2a/invoice"),
+        IdempotencyKeyHeader,
     ),
     request_body = CreateInvoice,
     responses(
         (status = 201, description = "The invoice was issued (or replayed for a repeated key)",
          body = Invoice,
+         links(
+             ("get_invoice" = (operation_id = "get_invoice", parameters(("id" = "$response.body#/id")))),
+             ("pay_invoice" = (operation_id = "pay_invoice", parameters(("id" = "$response.body#/id")))),
+             ("void_invoice" = (operation_id = "void_invoice", parameters(("id" = "$response.body#/id")))),
+         ),
          headers(
              ("Location" = String, description = "The invoice's URL"),
              ("Idempotent-Replayed" = String, description = "`true` when this answers an earlier request with the same key"),
@@ -298,9 +308,7 @@ pub async fn list_invoices(
     tag = "invoices",
     params(
         ("id" = Uuid, Path, description = "The invoice id"),
-        ("Idempotency-Key" = String, Header,
-         description = "Required: 1–255 printable ASCII characters, unique per payment attempt",
-         example = "pay-019a7b4f-1"),
+        RequiredIdempotencyKeyHeader,
     ),
     request_body = PayInvoice,
     responses(

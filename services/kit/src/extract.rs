@@ -248,6 +248,55 @@ impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
     }
 }
 
+/// The `Idempotency-Key` header in a spec, optional: `params(nfip_kit::IdempotencyKeyHeader)`.
+pub struct IdempotencyKeyHeader;
+
+/// The `Idempotency-Key` header in a spec, required: `params(nfip_kit::RequiredIdempotencyKeyHeader)`.
+pub struct RequiredIdempotencyKeyHeader;
+
+fn idempotency_parameter(required: bool) -> utoipa::openapi::path::Parameter {
+    use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+    use utoipa::openapi::{ObjectBuilder, Required, Type};
+    ParameterBuilder::new()
+        .name("Idempotency-Key")
+        .parameter_in(ParameterIn::Header)
+        .required(if required {
+            Required::True
+        } else {
+            Required::False
+        })
+        .description(Some(
+            "Makes retries safe: a repeat with the same key and body answers the first answer \
+             and acts no more; the same key with another body is refused (422 \
+             `idempotency-key-reused`). 1 to 255 printable ASCII characters.",
+        ))
+        .schema(Some(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .min_length(Some(1))
+                .max_length(Some(255))
+                .pattern(Some("^[!-~]{1,255}$")),
+        ))
+        .example(Some(serde_json::json!("7f3c9a2e-retry-safe")))
+        .build()
+}
+
+impl utoipa::IntoParams for IdempotencyKeyHeader {
+    fn into_params(
+        _: impl Fn() -> Option<utoipa::openapi::path::ParameterIn>,
+    ) -> Vec<utoipa::openapi::path::Parameter> {
+        vec![idempotency_parameter(false)]
+    }
+}
+
+impl utoipa::IntoParams for RequiredIdempotencyKeyHeader {
+    fn into_params(
+        _: impl Fn() -> Option<utoipa::openapi::path::ParameterIn>,
+    ) -> Vec<utoipa::openapi::path::Parameter> {
+        vec![idempotency_parameter(true)]
+    }
+}
+
 impl IdempotencyKey {
     /// The key, or a 400 saying the operation needs one.
     pub fn required(self) -> Result<String, Problem> {

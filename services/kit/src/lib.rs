@@ -14,5 +14,7 @@ pub mod testing;
 pub mod validate;
 
 pub use db::Db;
-pub use extract::{IdempotencyKey, Json, Path, Query};
+pub use extract::{
+    IdempotencyKey, IdempotencyKeyHeader, Json, Path, Query, RequiredIdempotencyKeyHeader,
+};
 pub use problem::{FieldError, PROBLEM_JSON, Problem, ProblemType};

@@ -2,7 +2,7 @@
 
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use nfip_kit::{IdempotencyKey, Json, Path, Problem};
+use nfip_kit::{IdempotencyKey, IdempotencyKeyHeader, Json, Path, Problem};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
@@ -146,14 +146,15 @@ impl From<domain::Notification> for Notification {
     operation_id = "create_notification",
     tag = "notifications",
     params(
-        ("Idempotency-Key" = Option<String>, Header,
-         description = "Makes retries safe: 1–255 printable ASCII characters, unique per notification",
-         example = "purchase-4f1c2a/notification"),
+        IdempotencyKeyHeader,
     ),
     request_body = CreateNotification,
     responses(
         (status = 202, description = "Queued for delivery (or replayed for a repeated key)",
          body = Notification,
+         links(
+             ("get_notification" = (operation_id = "get_notification", parameters(("id" = "$response.body#/id")))),
+         ),
          headers(
              ("Location" = String, description = "The notification's URL, to follow its delivery"),
              ("Idempotent-Replayed" = String, description = "`true` when this answers an earlier request with the same key"),

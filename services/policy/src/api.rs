@@ -2,7 +2,7 @@
 
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use nfip_kit::{IdempotencyKey, Json, Path, Problem, Query};
+use nfip_kit::{IdempotencyKey, IdempotencyKeyHeader, Json, Path, Problem, Query};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
@@ -135,7 +135,8 @@ pub struct ListQuery {
     /// Page size, 1–100.
     #[param(minimum = 1, maximum = 100, default = 20)]
     pub limit: Option<u32>,
-    /// `next_cursor` of the previous page.
+    /// `next_cursor` of the previous page (opaque).
+    #[param(pattern = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")]
     pub cursor: Option<String>,
 }
 
@@ -171,14 +172,16 @@ impl From<domain::Policy> for Policy {
     operation_id = "create_policy",
     tag = "policies",
     params(
-        ("Idempotency-Key" = Option<String>, Header,
-         description = "Makes retries safe: 1–255 printable ASCII characters, unique per policy",
-         example = "purchase-4f1c2a/policy"),
+        IdempotencyKeyHeader,
     ),
     request_body = CreatePolicy,
     responses(
         (status = 201, description = "The policy was created (or replayed for a repeated key)",
          body = Policy,
+         links(
+             ("get_policy" = (operation_id = "get_policy", parameters(("id" = "$response.body#/id")))),
+             ("cancel_policy" = (operation_id = "cancel_policy", parameters(("id" = "$response.body#/id")))),
+         ),
          headers(
              ("Location" = String, description = "The policy's URL"),
              ("Idempotent-Replayed" = String, description = "`true` when this answers an earlier request with the same key"),
@@ -277,6 +280,12 @@ pub async fn list_policies(
     State(state): State<AppState>,
     Query(query): Query<ListQuery>,
 ) -> Result<Json<PolicyPage>, ApiError> {
+    if query.holder.is_empty() {
+        return Err(ApiError::BadParameter(
+            "holder",
+            String::from("must not be empty"),
+        ));
+    }
     let limit = query.limit.unwrap_or(20);
     if !(1..=100).contains(&limit) {
         return Err(ApiError::BadParameter(
