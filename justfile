@@ -24,8 +24,8 @@ test:
     scripts/ensure-postgres
     cargo test --workspace --locked
 
-# What CI runs: lint, every test, the specs validated and checked for breaking changes, contract coverage, the generated clients, fuzzing at 100 examples per operation.
-ci: lint test openapi-validate openapi-breaking contract-test clients-smoke (fuzz "100")
+# What CI runs: lint, every test, the specs validated and checked for breaking changes, contract coverage, the generated clients, fuzzing at 100 examples per operation, Swagger UI in a browser.
+ci: lint test openapi-validate openapi-breaking contract-test clients-smoke (fuzz "100") browser-test
 
 # The gateway against each service's published spec, then the coverage table.
 contract-test:
@@ -58,6 +58,12 @@ clients-smoke: clients
 # Fuzz the gateway and every service from their specs with Schemathesis (all checks; exceptions in schemathesis.toml), on a fresh stack.
 fuzz EXAMPLES="1000":
     cargo xtask with-stack sh -c 'for port in 8080 8081 8082 8083 8084; do schemathesis run http://127.0.0.1:$port/openapi.json --url http://127.0.0.1:$port -H "x-api-key: $NFIP_API_KEY" --checks all --max-examples {{ EXAMPLES }} --generation-database none --no-color || exit 1; done'
+
+# Swagger UI of the gateway and every service in headless Chromium (Debian's, installed if missing): operations listed, "Try it out" on the risk lookup.
+browser-test: node-tools
+    command -v chromium > /dev/null || apt-get install -y -q chromium
+    ln -sfn ../../target/tools/node/node_modules tools/browser/node_modules
+    cargo xtask with-stack node tools/browser/docs.mjs
 
 # Install the pinned Node tools (tools/package-lock.json) into target/tools/node, once.
 [private]

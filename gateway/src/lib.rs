@@ -156,36 +156,43 @@ fn ops_routes() -> OpenApiRouter<AppState> {
 /// Every public operation may be refused for credentials (401) and may fail because of a
 /// service behind it (502, 503, 504).
 fn declare_gateway_problems(openapi: &mut utoipa::openapi::OpenApi) {
-    use utoipa::openapi::{Content, Ref, ResponseBuilder};
+    use error::{UNAUTHORIZED, UPSTREAM_BAD_RESPONSE, UPSTREAM_TIMEOUT, UPSTREAM_UNAVAILABLE};
     let problems = [
-        ("401", "Missing or invalid API key"),
+        (
+            "401",
+            "Missing or invalid API key",
+            Problem::new(UNAUTHORIZED).detail("the API key is not valid"),
+        ),
         (
             "502",
             "A service behind the gateway answered outside its contract, or failed",
+            Problem::new(UPSTREAM_BAD_RESPONSE)
+                .detail("billing answered outside its contract: create_invoice 201: expected value at line 1 column 1")
+                .upstream("billing"),
         ),
         (
             "503",
             "A service behind the gateway is unavailable (or failing, and not called for a moment)",
+            Problem::new(UPSTREAM_UNAVAILABLE)
+                .detail("billing is unreachable: Connection refused (os error 111)")
+                .upstream("billing"),
         ),
-        ("504", "A service behind the gateway did not answer in time"),
+        (
+            "504",
+            "A service behind the gateway did not answer in time",
+            Problem::new(UPSTREAM_TIMEOUT)
+                .detail("billing did not answer in time")
+                .upstream("billing"),
+        ),
     ];
     for item in openapi.paths.paths.values_mut() {
         for operation in [&mut item.get, &mut item.post].into_iter().flatten() {
-            for (status, description) in problems {
+            for (status, description, example) in &problems {
                 operation
                     .responses
                     .responses
-                    .entry(status.to_owned())
-                    .or_insert_with(|| {
-                        ResponseBuilder::new()
-                            .description(description)
-                            .content(
-                                nfip_kit::PROBLEM_JSON,
-                                Content::new(Some(Ref::from_schema_name("Problem"))),
-                            )
-                            .build()
-                            .into()
-                    });
+                    .entry((*status).to_owned())
+                    .or_insert_with(|| nfip_kit::service::problem_response(description, example));
             }
         }
     }

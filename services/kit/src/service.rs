@@ -11,12 +11,12 @@ use axum::routing::get;
 use axum::{Extension, Router, middleware};
 use tower_http::catch_panic::CatchPanicLayer;
 use utoipa::openapi::tag::TagBuilder;
-use utoipa::openapi::{Content, OpenApi, Ref};
+use utoipa::openapi::{OpenApi, Ref};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_swagger_ui::{Config, SwaggerUi, Url};
 
 use crate::db::Db;
-use crate::problem::{self, PROBLEM_JSON, Problem};
+use crate::problem::{self, PROBLEM_JSON, Problem, ProblemType};
 use crate::{context, health, spec};
 
 /// Request bodies larger than this are refused with 413.
@@ -63,33 +63,54 @@ fn declare_standard_problems(openapi: &mut OpenApi) {
                 .as_ref()
                 .is_some_and(|parameters| !parameters.is_empty());
             let responses = &mut operation.responses.responses;
-            let mut declare = |status: &str, description: &str| {
-                responses.entry(status.to_owned()).or_insert_with(|| {
-                    utoipa::openapi::ResponseBuilder::new()
-                        .description(description)
-                        .content(
-                            PROBLEM_JSON,
-                            Content::new(Some(Ref::from_schema_name("Problem"))),
-                        )
-                        .build()
-                        .into()
-                });
+            let mut declare = |status: &str, description: &str, example: Problem| {
+                responses
+                    .entry(status.to_owned())
+                    .or_insert_with(|| problem_response(description, &example));
             };
             if has_parameters {
-                declare("400", "A path or query parameter is invalid");
+                declare(
+                    "400",
+                    "A path or query parameter is invalid",
+                    Problem::invalid_parameter("id", "`42` is not valid: UUID parsing failed"),
+                );
             }
             if has_body {
-                declare("400", "The body is not valid JSON");
-                declare("413", "The body is larger than 64 KiB");
-                declare("415", "The body is not sent as `application/json`");
+                declare(
+                    "400",
+                    "The body is not valid JSON",
+                    Problem::new(ProblemType::MALFORMED_REQUEST).detail(
+                        "the body is not valid JSON: EOF while parsing an object at line 1 column 12",
+                    ),
+                );
+                declare(
+                    "413",
+                    "The body is larger than 64 KiB",
+                    Problem::new(ProblemType::PAYLOAD_TOO_LARGE).detail("length limit exceeded"),
+                );
+                declare(
+                    "415",
+                    "The body is not sent as `application/json`",
+                    Problem::new(ProblemType::UNSUPPORTED_MEDIA_TYPE)
+                        .detail("send the body as JSON with `content-type: application/json`"),
+                );
                 declare(
                     "422",
                     "The body does not fit the schema, or a value in it is invalid",
+                    Problem::new(ProblemType::VALIDATION).detail(
+                        "a field is missing, has the wrong type or breaks a rule; `errors` points at each",
+                    ),
                 );
             }
             declare(
                 "500",
                 "Internal error; the cause is logged under the request id",
+                Problem {
+                    request_id: Some(String::from("5f0c6c1e-3c59-4a43-9c55-2a8f0f2b7d11")),
+                    ..Problem::new(ProblemType::INTERNAL).detail(
+                        "an internal error occurred; quote the request id when reporting it",
+                    )
+                },
             );
         }
     }
@@ -140,6 +161,26 @@ pub fn app_with_docs<S: Clone + Send + Sync + 'static>(
         .layer(CatchPanicLayer::custom(panic_problem))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(middleware::from_fn(context::middleware))
+}
+
+/// A response that is a problem, with `example` as its example.
+pub fn problem_response(
+    description: &str,
+    example: &Problem,
+) -> utoipa::openapi::RefOr<utoipa::openapi::Response> {
+    utoipa::openapi::ResponseBuilder::new()
+        .description(description)
+        .content(
+            PROBLEM_JSON,
+            utoipa::openapi::content::ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("Problem")))
+                .example(Some(
+                    serde_json::to_value(example).expect("a problem serializes"),
+                ))
+                .build(),
+        )
+        .build()
+        .into()
 }
 
 fn panic_problem(panic: Box<dyn Any + Send + 'static>) -> Response {
