@@ -12,18 +12,7 @@ use tokio::sync::Notify;
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    if cli.print_openapi {
-        print!("{}", nfip_kit::spec::to_json(&nfip_gateway::openapi()));
-        return ExitCode::SUCCESS;
-    }
-    nfip_kit::telemetry::init();
-    match run(cli).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            tracing::error!("{error}");
-            ExitCode::FAILURE
-        }
-    }
+    nfip_kit::serve::main(cli.print_openapi, nfip_gateway::openapi, run(cli)).await
 }
 
 async fn run(cli: Cli) -> Result<(), String> {

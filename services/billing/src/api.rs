@@ -1,9 +1,10 @@
 //! The HTTP surface: handlers and the wire types they speak.
 
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use nfip_kit::{
     IdempotencyKey, IdempotencyKeyHeader, Json, Path, Problem, Query, RequiredIdempotencyKeyHeader,
+    created_headers,
 };
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -171,18 +172,6 @@ impl From<domain::Invoice> for Invoice {
     }
 }
 
-fn created_headers(location: String, replayed: bool) -> HeaderMap {
-    let mut headers = HeaderMap::new();
-    headers.insert(
-        header::LOCATION,
-        HeaderValue::from_str(&location).expect("a path is a header value"),
-    );
-    if replayed {
-        headers.insert("idempotent-replayed", HeaderValue::from_static("true"));
-    }
-    headers
-}
-
 /// Issue an invoice
 ///
 /// Prices the policy (`amount_cents = base_rate_cents × risk_score`, rounded half up) and
@@ -237,7 +226,7 @@ pub async fn create_invoice(
         Outcome::New(invoice) => (invoice, false),
         Outcome::Replayed(invoice) => (invoice, true),
     };
-    let headers = created_headers(format!("/api/invoices/{}", invoice.id), replayed);
+    let headers = created_headers(&format!("/api/invoices/{}", invoice.id), replayed);
     Ok((StatusCode::CREATED, headers, Json(invoice.into())))
 }
 
@@ -351,7 +340,7 @@ pub async fn pay_invoice(
     if let Some(code) = payment.declined {
         return Err(ApiError::Declined(code));
     }
-    let headers = created_headers(format!("/api/invoices/{id}"), replayed);
+    let headers = created_headers(&format!("/api/invoices/{id}"), replayed);
     Ok((
         StatusCode::CREATED,
         headers,

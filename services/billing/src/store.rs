@@ -1,7 +1,7 @@
 //! Where invoices and payments live.
 
 use nfip_kit::Db;
-use nfip_kit::db::{self, DbError, Migration, is_unique_violation};
+use nfip_kit::db::{self, DbError, Keyed, Migration, is_unique_violation};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 use time::OffsetDateTime;
@@ -20,7 +20,7 @@ pub const MIGRATIONS: &[Migration] = &[Migration {
 const INVOICE_COLUMNS: &str = "id, policy_id, base_rate_cents, risk_score_bp, amount_cents, \
                                status, created_at, paid_at, voided_at";
 const PAYMENT_COLUMNS: &str =
-    "id, invoice_id, status, decline_code, amount_cents, card_last4, created_at, request_json";
+    "id, invoice_id, status, decline_code, amount_cents, card_last4, created_at";
 
 /// A payment attempt, approved or declined.
 #[derive(Debug, Clone, PartialEq)]
@@ -97,16 +97,10 @@ impl BillingStore {
             return Ok(Outcome::New(invoice));
         }
         let (key, request) = idempotency.expect("only a keyed insert can conflict");
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {INVOICE_COLUMNS}, request_json FROM invoices WHERE idempotency_key = $1"
-        )))
-        .bind(key)
-        .fetch_one(self.db.pool())
-        .await?;
-        if row.try_get::<Option<String>, _>("request_json")?.as_deref() != Some(request) {
-            return Err(StoreError::KeyReused);
+        match db::keyed(&self.db, "invoices", INVOICE_COLUMNS, key, request).await? {
+            Keyed::Same(row) => Ok(Outcome::Replayed(invoice_from(&row)?)),
+            Keyed::Other | Keyed::Absent => Err(StoreError::KeyReused),
         }
-        Ok(Outcome::Replayed(invoice_from(&row)?))
     }
 
     pub async fn invoice(&self, id: Uuid) -> Result<Option<Invoice>, sqlx::Error> {
@@ -199,7 +193,7 @@ impl BillingStore {
             }
         }
         let inserted = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "INSERT INTO payments ({PAYMENT_COLUMNS}, idempotency_key) \
+            "INSERT INTO payments ({PAYMENT_COLUMNS}, request_json, idempotency_key) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
         )))
         .bind(payment.id.to_string())
@@ -227,19 +221,11 @@ impl BillingStore {
     }
 
     async fn replay(&self, key: &str, request: &str) -> Result<Option<Payment>, StoreError> {
-        let Some(row) = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {PAYMENT_COLUMNS} FROM payments WHERE idempotency_key = $1"
-        )))
-        .bind(key)
-        .fetch_optional(self.db.pool())
-        .await?
-        else {
-            return Ok(None);
-        };
-        if row.try_get::<String, _>("request_json")? != request {
-            return Err(StoreError::KeyReused);
+        match db::keyed(&self.db, "payments", PAYMENT_COLUMNS, key, request).await? {
+            Keyed::Absent => Ok(None),
+            Keyed::Same(row) => Ok(Some(payment_from(&row)?)),
+            Keyed::Other => Err(StoreError::KeyReused),
         }
-        Ok(Some(payment_from(&row)?))
     }
 
     /// Voids an open invoice; voiding a void invoice changes nothing; a paid one cannot be.

@@ -171,6 +171,43 @@ impl Db {
     }
 }
 
+/// What an idempotency key names in a table (a row with `idempotency_key` and `request_json`).
+pub enum Keyed {
+    /// No row has the key.
+    Absent,
+    /// The row the same request made: answer it again.
+    Same(sqlx::any::AnyRow),
+    /// The key was used for another request.
+    Other,
+}
+
+/// Looks up the row an idempotency key names in `table`, reading `columns`, and whether the
+/// canonical `request` made it.
+pub async fn keyed(
+    db: &Db,
+    table: &str,
+    columns: &str,
+    key: &str,
+    request: &str,
+) -> Result<Keyed, sqlx::Error> {
+    use sqlx::Row;
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {columns}, request_json FROM {table} WHERE idempotency_key = $1"
+    )))
+    .bind(key)
+    .fetch_optional(db.pool())
+    .await?;
+    Ok(match row {
+        None => Keyed::Absent,
+        Some(row)
+            if row.try_get::<Option<String>, _>("request_json")?.as_deref() == Some(request) =>
+        {
+            Keyed::Same(row)
+        }
+        Some(_) => Keyed::Other,
+    })
+}
+
 /// Whether an error is a unique-constraint violation (on either backend).
 pub fn is_unique_violation(error: &sqlx::Error) -> bool {
     match error {

@@ -16,5 +16,6 @@ pub mod validate;
 pub use db::Db;
 pub use extract::{
     IdempotencyKey, IdempotencyKeyHeader, Json, Path, Query, RequiredIdempotencyKeyHeader,
+    created_headers,
 };
 pub use problem::{FieldError, PROBLEM_JSON, Problem, ProblemType};

@@ -42,6 +42,27 @@ pub async fn shutdown_signal() {
     tracing::info!("shutdown signal received; finishing in-flight requests");
 }
 
+/// What every `main` does: with `--print-openapi`, print the spec and exit; otherwise start
+/// logging and `run`, turning its error into a logged line and a failing exit code.
+pub async fn main(
+    print_openapi: bool,
+    openapi: fn() -> utoipa::openapi::OpenApi,
+    run: impl Future<Output = Result<(), String>>,
+) -> std::process::ExitCode {
+    if print_openapi {
+        print!("{}", crate::spec::to_json(&openapi()));
+        return std::process::ExitCode::SUCCESS;
+    }
+    crate::telemetry::init();
+    match run.await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!("{error}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
 /// Binds `addr`, says where the service and its docs are, and serves until told to stop.
 pub async fn run(name: &str, addr: SocketAddr, app: Router) -> Result<(), String> {
     let listener = bind(addr).await?;

@@ -1,8 +1,8 @@
 //! The HTTP surface: handlers and the wire types they speak.
 
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use nfip_kit::{IdempotencyKey, IdempotencyKeyHeader, Json, Path, Problem};
+use axum::http::{HeaderMap, StatusCode};
+use nfip_kit::{IdempotencyKey, IdempotencyKeyHeader, Json, Path, Problem, created_headers};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
@@ -193,15 +193,7 @@ pub async fn create_notification(
         }
         Outcome::Replayed(notification) => (notification, true),
     };
-    let mut headers = HeaderMap::new();
-    let location = format!("/api/notifications/{}", notification.id);
-    headers.insert(
-        header::LOCATION,
-        HeaderValue::from_str(&location).expect("a path is a header value"),
-    );
-    if replayed {
-        headers.insert("idempotent-replayed", HeaderValue::from_static("true"));
-    }
+    let headers = created_headers(&format!("/api/notifications/{}", notification.id), replayed);
     Ok((StatusCode::ACCEPTED, headers, Json(notification.into())))
 }
 

@@ -1,7 +1,7 @@
 //! The notifications table, which is also the delivery queue.
 
 use nfip_kit::Db;
-use nfip_kit::db::{self, DbError, Migration};
+use nfip_kit::db::{self, DbError, Keyed, Migration};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 use time::OffsetDateTime;
@@ -89,16 +89,10 @@ impl NotificationStore {
             return Ok(Outcome::New(notification));
         }
         let (key, request) = idempotency.expect("only a keyed insert can conflict");
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {COLUMNS}, request_json FROM notifications WHERE idempotency_key = $1"
-        )))
-        .bind(key)
-        .fetch_one(self.db.pool())
-        .await?;
-        if row.try_get::<Option<String>, _>("request_json")?.as_deref() != Some(request) {
-            return Err(StoreError::KeyReused);
+        match db::keyed(&self.db, "notifications", COLUMNS, key, request).await? {
+            Keyed::Same(row) => Ok(Outcome::Replayed(notification_from(&row)?)),
+            Keyed::Other | Keyed::Absent => Err(StoreError::KeyReused),
         }
-        Ok(Outcome::Replayed(notification_from(&row)?))
     }
 
     pub async fn get(&self, id: Uuid) -> Result<Option<Notification>, sqlx::Error> {

@@ -1,8 +1,8 @@
 //! The HTTP surface: handlers and the wire types they speak.
 
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use nfip_kit::{IdempotencyKey, IdempotencyKeyHeader, Json, Path, Problem, Query};
+use axum::http::{HeaderMap, StatusCode};
+use nfip_kit::{IdempotencyKey, IdempotencyKeyHeader, Json, Path, Problem, Query, created_headers};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
@@ -220,15 +220,7 @@ pub async fn create_policy(
         Created::New(policy) => (policy, false),
         Created::Replayed(policy) => (policy, true),
     };
-    let mut headers = HeaderMap::new();
-    let location = format!("/api/policies/{}", policy.id);
-    headers.insert(
-        header::LOCATION,
-        HeaderValue::from_str(&location).expect("a path is a header value"),
-    );
-    if replayed {
-        headers.insert("idempotent-replayed", HeaderValue::from_static("true"));
-    }
+    let headers = created_headers(&format!("/api/policies/{}", policy.id), replayed);
     Ok((StatusCode::CREATED, headers, Json(policy.into())))
 }
 

@@ -7,18 +7,7 @@ use nfip_policy::{AppState, PolicyStore};
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    if cli.print_openapi {
-        print!("{}", nfip_kit::spec::to_json(&nfip_policy::openapi()));
-        return ExitCode::SUCCESS;
-    }
-    nfip_kit::telemetry::init();
-    match run(cli).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            tracing::error!("{error}");
-            ExitCode::FAILURE
-        }
-    }
+    nfip_kit::serve::main(cli.print_openapi, nfip_policy::openapi, run(cli)).await
 }
 
 async fn run(cli: Cli) -> Result<(), String> {

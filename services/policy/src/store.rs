@@ -1,7 +1,7 @@
 //! Where policies live.
 
 use nfip_kit::Db;
-use nfip_kit::db::{self, DbError, Migration};
+use nfip_kit::db::{self, DbError, Keyed, Migration};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 use time::OffsetDateTime;
@@ -84,17 +84,10 @@ impl PolicyStore {
             return Ok(Created::New(policy));
         }
         let (key, request) = idempotency.expect("only a keyed insert can conflict");
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {COLUMNS}, request_json FROM policies WHERE idempotency_key = $1"
-        )))
-        .bind(key)
-        .fetch_one(self.db.pool())
-        .await?;
-        let first_request: Option<String> = row.try_get("request_json")?;
-        if first_request.as_deref() != Some(request) {
-            return Err(StoreError::KeyReused);
+        match db::keyed(&self.db, "policies", COLUMNS, key, request).await? {
+            Keyed::Same(row) => Ok(Created::Replayed(policy_from(&row)?)),
+            Keyed::Other | Keyed::Absent => Err(StoreError::KeyReused),
         }
-        Ok(Created::Replayed(policy_from(&row)?))
     }
 
     pub async fn get(&self, id: Uuid) -> Result<Option<Policy>, sqlx::Error> {

@@ -8,18 +8,7 @@ use nfip_risk::{AppState, RatingStore, ratings_csv};
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    if cli.print_openapi {
-        print!("{}", nfip_kit::spec::to_json(&nfip_risk::openapi()));
-        return ExitCode::SUCCESS;
-    }
-    nfip_kit::telemetry::init();
-    match run(cli).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            tracing::error!("{error}");
-            ExitCode::FAILURE
-        }
-    }
+    nfip_kit::serve::main(cli.print_openapi, nfip_risk::openapi, run(cli)).await
 }
 
 async fn run(cli: Cli) -> Result<(), String> {
