@@ -1,6 +1,6 @@
 //! The gateway's view of the billing service (`openapi/billing.json`).
 
-use axum::http::{Method, StatusCode};
+use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
@@ -123,14 +123,13 @@ impl BillingService {
     ) -> Result<Invoice, UpstreamError> {
         self.0
             .call(
-                Call {
-                    operation: "create_invoice",
-                    method: Method::POST,
-                    path: String::from("/api/invoices"),
-                    body: Some(invoice),
-                    idempotency_key: Some(idempotency_key),
-                    success: StatusCode::CREATED,
-                },
+                Call::keyed(
+                    "create_invoice",
+                    "/api/invoices",
+                    invoice,
+                    idempotency_key,
+                    StatusCode::CREATED,
+                ),
                 deadline,
             )
             .await
@@ -144,14 +143,7 @@ impl BillingService {
     ) -> Result<Invoice, UpstreamError> {
         self.0
             .call(
-                Call::<()> {
-                    operation: "get_invoice",
-                    method: Method::GET,
-                    path: format!("/api/invoices/{id}"),
-                    body: None,
-                    idempotency_key: None,
-                    success: StatusCode::OK,
-                },
+                Call::read("get_invoice", format!("/api/invoices/{id}")),
                 deadline,
             )
             .await
@@ -166,14 +158,10 @@ impl BillingService {
         let list: InvoiceList = self
             .0
             .call(
-                Call::<()> {
-                    operation: "list_invoices",
-                    method: Method::GET,
-                    path: format!("/api/invoices?policy_id={policy_id}"),
-                    body: None,
-                    idempotency_key: None,
-                    success: StatusCode::OK,
-                },
+                Call::read(
+                    "list_invoices",
+                    format!("/api/invoices?policy_id={policy_id}"),
+                ),
                 deadline,
             )
             .await?;
@@ -184,14 +172,7 @@ impl BillingService {
     pub async fn void(&self, id: Uuid, deadline: Deadline) -> Result<Invoice, UpstreamError> {
         self.0
             .call(
-                Call::<()> {
-                    operation: "void_invoice",
-                    method: Method::POST,
-                    path: format!("/api/invoices/{id}/void"),
-                    body: None,
-                    idempotency_key: None,
-                    success: StatusCode::OK,
-                },
+                Call::action("void_invoice", format!("/api/invoices/{id}/void")),
                 deadline,
             )
             .await
@@ -207,14 +188,13 @@ impl BillingService {
     ) -> Result<Payment, UpstreamError> {
         self.0
             .call(
-                Call {
-                    operation: "pay_invoice",
-                    method: Method::POST,
-                    path: format!("/api/invoices/{id}/payments"),
-                    body: Some(payment),
-                    idempotency_key: Some(idempotency_key),
-                    success: StatusCode::CREATED,
-                },
+                Call::keyed(
+                    "pay_invoice",
+                    &format!("/api/invoices/{id}/payments"),
+                    payment,
+                    idempotency_key,
+                    StatusCode::CREATED,
+                ),
                 deadline,
             )
             .await

@@ -151,6 +151,48 @@ pub struct Call<'a, B: Serialize> {
     pub success: StatusCode,
 }
 
+impl Call<'_, ()> {
+    /// A read: `GET`, answered 200.
+    pub fn read(operation: &'static str, path: String) -> Self {
+        Call {
+            operation,
+            method: Method::GET,
+            path,
+            body: None,
+            idempotency_key: None,
+            success: StatusCode::OK,
+        }
+    }
+
+    /// An idempotent action without a body (cancel, void): `POST`, answered 200.
+    pub fn action(operation: &'static str, path: String) -> Self {
+        Call {
+            method: Method::POST,
+            ..Call::read(operation, path)
+        }
+    }
+}
+
+impl<'a, B: Serialize> Call<'a, B> {
+    /// A write made safe to repeat by its idempotency key: `POST` with a JSON body.
+    pub fn keyed(
+        operation: &'static str,
+        path: &str,
+        body: &'a B,
+        key: &'a str,
+        success: StatusCode,
+    ) -> Self {
+        Call {
+            operation,
+            method: Method::POST,
+            path: path.to_owned(),
+            body: Some(body),
+            idempotency_key: Some(key),
+            success,
+        }
+    }
+}
+
 /// One upstream service.
 #[derive(Debug)]
 pub struct Upstream {

@@ -1,6 +1,6 @@
 //! The gateway's view of the notification service (`openapi/notification.json`).
 
-use axum::http::{Method, StatusCode};
+use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -43,14 +43,13 @@ impl NotificationService {
     ) -> Result<Queued, UpstreamError> {
         self.0
             .call(
-                Call {
-                    operation: "create_notification",
-                    method: Method::POST,
-                    path: String::from("/api/notifications"),
-                    body: Some(notification),
-                    idempotency_key: Some(idempotency_key),
-                    success: StatusCode::ACCEPTED,
-                },
+                Call::keyed(
+                    "create_notification",
+                    "/api/notifications",
+                    notification,
+                    idempotency_key,
+                    StatusCode::ACCEPTED,
+                ),
                 deadline,
             )
             .await

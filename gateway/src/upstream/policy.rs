@@ -1,6 +1,6 @@
 //! The gateway's view of the policy service (`openapi/policy.json`).
 
-use axum::http::{Method, StatusCode};
+use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
@@ -85,14 +85,13 @@ impl PolicyService {
     ) -> Result<Policy, UpstreamError> {
         self.0
             .call(
-                Call {
-                    operation: "create_policy",
-                    method: Method::POST,
-                    path: String::from("/api/policies"),
-                    body: Some(policy),
-                    idempotency_key: Some(idempotency_key),
-                    success: StatusCode::CREATED,
-                },
+                Call::keyed(
+                    "create_policy",
+                    "/api/policies",
+                    policy,
+                    idempotency_key,
+                    StatusCode::CREATED,
+                ),
                 deadline,
             )
             .await
@@ -102,14 +101,7 @@ impl PolicyService {
     pub async fn get(&self, id: Uuid, deadline: Deadline) -> Result<Policy, UpstreamError> {
         self.0
             .call(
-                Call::<()> {
-                    operation: "get_policy",
-                    method: Method::GET,
-                    path: format!("/api/policies/{id}"),
-                    body: None,
-                    idempotency_key: None,
-                    success: StatusCode::OK,
-                },
+                Call::read("get_policy", format!("/api/policies/{id}")),
                 deadline,
             )
             .await
@@ -119,14 +111,7 @@ impl PolicyService {
     pub async fn cancel(&self, id: Uuid, deadline: Deadline) -> Result<Policy, UpstreamError> {
         self.0
             .call(
-                Call::<()> {
-                    operation: "cancel_policy",
-                    method: Method::POST,
-                    path: format!("/api/policies/{id}/cancel"),
-                    body: None,
-                    idempotency_key: None,
-                    success: StatusCode::OK,
-                },
+                Call::action("cancel_policy", format!("/api/policies/{id}/cancel")),
                 deadline,
             )
             .await

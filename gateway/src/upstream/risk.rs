@@ -1,6 +1,5 @@
 //! The gateway's view of the risk service (`openapi/risk.json`).
 
-use axum::http::{Method, StatusCode};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -57,14 +56,7 @@ impl RiskService {
     ) -> Result<RiskAssessment, UpstreamError> {
         self.0
             .call(
-                Call::<()> {
-                    operation: "get_risk",
-                    method: Method::GET,
-                    path: format!("/api/risk/{zipcode}"),
-                    body: None,
-                    idempotency_key: None,
-                    success: StatusCode::OK,
-                },
+                Call::read("get_risk", format!("/api/risk/{zipcode}")),
                 deadline,
             )
             .await
