@@ -196,46 +196,55 @@ impl Journal {
         }
     }
 
-    /// The purchase is over: store the answer (and a notification still to send).
+    /// The purchase is over: store the answer (and a notification still to send). `false` when
+    /// this run no longer holds the purchase (it outlived its lease and the follow-up worker took
+    /// it over to undo it): its answer must not be given.
     pub async fn finish(
         &self,
         key: &str,
+        attempt: i64,
         answer: &StoredAnswer,
         pending_notification: Option<&str>,
-    ) -> Result<(), sqlx::Error> {
+    ) -> Result<bool, sqlx::Error> {
         let now = db::timestamp(db::now());
-        sqlx::query(
+        let updated = sqlx::query(
             "UPDATE purchases SET state = 'done', status_code = $2, response = $3, \
              notify_request = $4, notify_next_at = CASE WHEN $4 IS NULL THEN NULL ELSE $5 END, \
-             updated_at = $5 WHERE purchase_key = $1",
+             updated_at = $5 WHERE purchase_key = $1 AND state = 'running' AND attempt = $6",
         )
         .bind(key)
         .bind(i64::from(answer.status))
         .bind(answer.body.as_str())
         .bind(pending_notification)
         .bind(now)
+        .bind(attempt)
         .execute(self.db.pool())
-        .await?;
-        Ok(())
+        .await?
+        .rows_affected();
+        Ok(updated == 1)
     }
 
     /// The run failed after it may have created something: hand it to the follow-up worker
     /// to undo now. `last_word` is the final answer for retries, when the failure was a
     /// refusal; without it, a retry after the undoing runs a new attempt.
+    /// Does nothing when this run no longer holds the purchase: whoever took it over undoes it.
     pub async fn abandon(
         &self,
         key: &str,
+        attempt: i64,
         last_word: Option<&StoredAnswer>,
     ) -> Result<(), sqlx::Error> {
         let now = db::timestamp(db::now());
         sqlx::query(
             "UPDATE purchases SET state = 'compensating', lease_until = $2, updated_at = $2, \
-             status_code = $3, response = $4 WHERE purchase_key = $1",
+             status_code = $3, response = $4 \
+             WHERE purchase_key = $1 AND state = 'running' AND attempt = $5",
         )
         .bind(key)
         .bind(now)
         .bind(last_word.map(|answer| i64::from(answer.status)))
         .bind(last_word.map(|answer| answer.body.as_str()))
+        .bind(attempt)
         .execute(self.db.pool())
         .await?;
         Ok(())

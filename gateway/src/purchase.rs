@@ -344,11 +344,22 @@ impl Run<'_> {
         match self
             .state
             .journal
-            .finish(self.key, &answer.stored(), pending_notification)
+            .finish(
+                self.key,
+                self.attempt,
+                &answer.stored(),
+                pending_notification,
+            )
             .await
         {
-            Ok(()) => answer,
-            // The upstream work is done, but a retry would not find the answer: say so.
+            Ok(true) => answer,
+            // It outlived its lease and is being undone: this answer would be a lie.
+            Ok(false) => Answer::problem(Problem::new(PURCHASE_IN_PROGRESS).detail(
+                "the purchase did not finish in time and is being undone; retry with the same \
+                 Idempotency-Key to buy afresh",
+            )),
+            // Not recorded: the lease runs out and the follow-up worker undoes it, so the caller
+            // must not believe it bought.
             Err(error) => Answer::problem(Problem::internal(format!("purchase journal: {error}"))),
         }
     }
@@ -369,7 +380,7 @@ impl Run<'_> {
         if let Err(journal_error) = self
             .state
             .journal
-            .abandon(self.key, last_word.as_ref())
+            .abandon(self.key, self.attempt, last_word.as_ref())
             .await
         {
             tracing::error!(purchase = self.key, %journal_error, "cannot record the failed purchase");

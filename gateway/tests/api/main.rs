@@ -4,4 +4,5 @@
 
 mod edge;
 mod helpers;
+mod journal;
 mod openapi;
