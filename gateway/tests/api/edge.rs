@@ -77,7 +77,7 @@ async fn bad_purchases_are_refused_before_any_service_is_called() {
     .await;
     problem(
         send(
-            json!({"user": "x".repeat(70_000)}).to_string(),
+            json!({"user": "x".repeat(nfip_kit::service::BODY_LIMIT)}).to_string(),
             "application/json",
         )
         .await,

@@ -31,7 +31,7 @@ async fn bad_invoice_bodies_are_4xx_problems_and_write_nothing() {
     let path = "/api/invoices";
     problem(raw(&app, path, json, "[1, 2".into()).await, 400).await;
     problem(raw(&app, path, Some("text/plain"), "{}".into()).await, 415).await;
-    let huge = json!({"policy_id": "x".repeat(70_000)});
+    let huge = json!({"policy_id": "x".repeat(nfip_kit::service::BODY_LIMIT)});
     problem(raw(&app, path, json, huge.to_string()).await, 413).await;
     let policy = "019a7b4e-8f1c-7d2a-9b3e-4c5d6e7f8a9b";
     let cases: [(Value, &str); 5] = [

@@ -25,8 +25,7 @@ async fn bad_notifications_are_4xx_problems_and_queue_nothing() {
     )
     .await;
     problem(raw("text/plain", "hello".into()).await, 415).await;
-    let huge =
-        json!({"channel": "email", "to": "a@b.co", "subject": "s", "body": "x".repeat(70_000)});
+    let huge = json!({"channel": "email", "to": "a@b.co", "subject": "s", "body": "x".repeat(nfip_kit::service::BODY_LIMIT)});
     problem(raw("application/json", huge.to_string()).await, 413).await;
 
     let cases: [(Value, &str); 8] = [
@@ -78,5 +77,32 @@ async fn bad_notifications_are_4xx_problems_and_queue_nothing() {
     .await;
     problem(app.get("/api/notification").await, 404).await;
     problem(app.http.delete(&url).send().await.unwrap(), 405).await;
+    db.drop().await;
+}
+
+/// Found by Schemathesis: a body its schema accepts must not be refused as too large, however
+/// it is written. The longest email, 20,000 characters outside the BMP each sent as a pair of
+/// `\uXXXX` escapes, is 240,000 bytes of body text alone.
+#[tokio::test]
+async fn the_largest_valid_notification_fits_under_the_body_limit() {
+    let db = TestDatabase::create(Backend::Sqlite).await;
+    let app = spawn_app(&db, Flaky::new(0, true), FAST_RETRY).await;
+    let wave = "\\ud83c\\udf0a";
+    let body = format!(
+        r#"{{"channel": "email", "to": "{}@example.org", "subject": "{}", "body": "{}"}}"#,
+        "a".repeat(240),
+        wave.repeat(200),
+        wave.repeat(20_000),
+    );
+    let response = app
+        .http
+        .post(app.server.url("/api/notifications"))
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 202, "{}", response.text().await.unwrap());
+    assert_eq!(app.stored().await, 1);
     db.drop().await;
 }

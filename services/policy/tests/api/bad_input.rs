@@ -30,7 +30,7 @@ async fn bad_bodies_are_4xx_problems_naming_the_field_and_write_nothing() {
     let body = problem(raw(&app, None, new_policy("Ada").to_string()).await, 415).await;
     assert_eq!(body["type"], "urn:nfip:problem:unsupported-media-type");
 
-    let huge = json!({"holder": "x".repeat(70_000), "zipcode": "33139", "risk_score": 0.5});
+    let huge = json!({"holder": "x".repeat(nfip_kit::service::BODY_LIMIT), "zipcode": "33139", "risk_score": 0.5});
     problem(raw(&app, json, huge.to_string()).await, 413).await;
 
     let cases: [(Value, &str); 6] = [
