@@ -37,7 +37,9 @@ pub const UPSTREAM_FAILED: ProblemType = ProblemType::new(
 pub fn upstream_problem(error: &UpstreamError) -> Problem {
     let kind = match error {
         UpstreamError::Rejected { .. } => return passthrough(error),
-        UpstreamError::Timeout { .. } => UPSTREAM_TIMEOUT,
+        UpstreamError::Timeout { .. } | UpstreamError::Failed { status: 504, .. } => {
+            UPSTREAM_TIMEOUT
+        }
         UpstreamError::Unreachable { .. } | UpstreamError::CircuitOpen { .. } => {
             UPSTREAM_UNAVAILABLE
         }

@@ -12,10 +12,10 @@ use tokio::task::JoinHandle;
 
 use crate::AppState;
 use crate::journal::{Abandoned, PendingNotification};
-use crate::purchase::{compensate, upstream_key};
-use crate::upstream::Deadline;
+use crate::purchase::{Order, compensate, upstream_key};
 use crate::upstream::notification::NewNotification;
 use crate::upstream::policy::NewPolicy;
+use crate::upstream::{Deadline, UpstreamError};
 
 const BATCH: u32 = 16;
 /// How long one follow-up holds its purchase.
@@ -111,8 +111,12 @@ async fn within<F: Future<Output = ()>>(request_id: &str, traceparent: &str, wor
 }
 
 async fn undo(state: &AppState, purchase: &Abandoned) {
-    let new_policy: NewPolicy = match serde_json::from_str(&purchase.policy_request) {
-        Ok(policy) => policy,
+    let entry = serde_json::from_str::<Order>(&purchase.order).and_then(|order| {
+        let new_policy: NewPolicy = serde_json::from_str(&purchase.policy_request)?;
+        Ok((order, new_policy))
+    });
+    let (order, new_policy) = match entry {
+        Ok(entry) => entry,
         Err(error) => {
             tracing::error!(purchase = purchase.key, %error, "unreadable journal entry; leaving it");
             return;
@@ -123,6 +127,7 @@ async fn undo(state: &AppState, purchase: &Abandoned) {
         state,
         &purchase.key,
         purchase.attempt,
+        &order,
         &new_policy,
         deadline,
     )
@@ -162,6 +167,14 @@ async fn notify(state: &AppState, pending: &PendingNotification) {
     {
         Ok(queued) => {
             tracing::info!(purchase = pending.key, notification = %queued.id, "late confirmation queued");
+            None
+        }
+        // Trying again will not change a refusal.
+        Err(error @ UpstreamError::Rejected { .. }) => {
+            tracing::error!(
+                purchase = pending.key,
+                "confirmation refused ({error}); dropping it"
+            );
             None
         }
         Err(error) => {

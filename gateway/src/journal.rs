@@ -1,8 +1,9 @@
 //! The purchase journal: idempotency for `POST /purchase`, and the state that lets an abandoned
 //! purchase be undone and a late notification be delivered, surviving restarts.
 //!
-//! A purchase moves `running` → `done`, or, when a step failed after the policy may have been
-//! created, `running` → `compensating` (the follow-up worker undoes it) → `retry` (a retry of the
+//! A purchase moves `running` → `done`, through `confirming` while the request that made the
+//! sale sends its confirmation (retries wait for the receipt that says how that went), or, when a
+//! step failed after the policy may have been created, `running` → `compensating` (the follow-up worker undoes it) → `retry` (a retry of the
 //! request runs a new attempt) or → `done` (the failure was a refusal, kept as the final answer).
 //! A `running` row whose lease ran out was abandoned (its process died): a retry of the same
 //! request resumes it, or the follow-up worker undoes it, whichever claims it first.
@@ -59,6 +60,8 @@ pub enum Claim {
 pub struct Abandoned {
     pub key: String,
     pub attempt: i64,
+    /// The order, as the purchase's fingerprint holds it.
+    pub order: String,
     pub policy_request: String,
     pub request_id: String,
     pub traceparent: String,
@@ -114,6 +117,7 @@ impl Journal {
         let expired = row.try_get::<String, _>("lease_until")? < db::timestamp(now);
         Ok(match state.as_str() {
             "done" => Lookup::Done(stored_answer(&row)?),
+            "confirming" if expired => Lookup::Done(stored_answer(&row)?),
             "retry" => Lookup::Claimable,
             "running" if expired => Lookup::Claimable,
             _ => Lookup::Busy,
@@ -196,27 +200,32 @@ impl Journal {
         }
     }
 
-    /// The purchase is over: store the answer (and a notification still to send). `false` when
-    /// this run no longer holds the purchase (it outlived its lease and the follow-up worker took
-    /// it over to undo it): its answer must not be given.
+    /// The purchase is over: store the answer, and a notification still to send with when the
+    /// follow-up worker may first send it; until then, or until [`Journal::notification_sent`]
+    /// or [`Journal::notification_tried`], the purchase is `confirming`. `false` when this run
+    /// no longer holds the purchase (it outlived its lease and the follow-up worker took it over
+    /// to undo it): its answer must not be given.
     pub async fn finish(
         &self,
         key: &str,
         attempt: i64,
         answer: &StoredAnswer,
-        pending_notification: Option<&str>,
+        pending_notification: Option<(&str, OffsetDateTime)>,
     ) -> Result<bool, sqlx::Error> {
-        let now = db::timestamp(db::now());
+        let (notify_request, notify_at) = pending_notification.unzip();
         let updated = sqlx::query(
-            "UPDATE purchases SET state = 'done', status_code = $2, response = $3, \
-             notify_request = $4, notify_next_at = CASE WHEN $4 IS NULL THEN NULL ELSE $5 END, \
-             updated_at = $5 WHERE purchase_key = $1 AND state = 'running' AND attempt = $6",
+            "UPDATE purchases SET \
+               state = CASE WHEN $4 IS NULL THEN 'done' ELSE 'confirming' END, \
+               lease_until = COALESCE($5, lease_until), status_code = $2, response = $3, \
+               notify_request = $4, notify_next_at = $5, updated_at = $6 \
+             WHERE purchase_key = $1 AND state = 'running' AND attempt = $7",
         )
         .bind(key)
         .bind(i64::from(answer.status))
         .bind(answer.body.as_str())
-        .bind(pending_notification)
-        .bind(now)
+        .bind(notify_request)
+        .bind(notify_at.map(db::timestamp))
+        .bind(db::timestamp(db::now()))
         .bind(attempt)
         .execute(self.db.pool())
         .await?
@@ -278,7 +287,7 @@ impl Journal {
              WHERE state IN ('running', 'compensating') AND lease_until < $1 \
                AND purchase_key IN (SELECT purchase_key FROM purchases \
                  WHERE state IN ('running', 'compensating') AND lease_until < $1 LIMIT $3) \
-             RETURNING purchase_key, attempt, policy_request, request_id, traceparent",
+             RETURNING purchase_key, attempt, fingerprint, policy_request, request_id, traceparent",
         )
         .bind(db::timestamp(now))
         .bind(db::timestamp(lease_until))
@@ -290,6 +299,7 @@ impl Journal {
                 Ok(Abandoned {
                     key: row.try_get("purchase_key")?,
                     attempt: row.try_get("attempt")?,
+                    order: row.try_get("fingerprint")?,
                     policy_request: row.try_get("policy_request")?,
                     request_id: row.try_get("request_id")?,
                     traceparent: row.try_get("traceparent")?,
@@ -345,7 +355,8 @@ impl Journal {
             .collect()
     }
 
-    /// A pending notification was sent (`retry_at` None) or failed again.
+    /// A pending notification was sent (`retry_at` None) or failed again. Either way the
+    /// purchase's answer stands as recorded.
     pub async fn notification_tried(
         &self,
         key: &str,
@@ -354,19 +365,42 @@ impl Journal {
         let now = db::timestamp(db::now());
         match retry_at {
             None => sqlx::query(
-                "UPDATE purchases SET notify_request = NULL, notify_next_at = NULL, \
-                 notify_attempts = notify_attempts + 1, updated_at = $2 WHERE purchase_key = $1",
+                "UPDATE purchases SET state = 'done', notify_request = NULL, notify_next_at = NULL, \
+                 notify_attempts = notify_attempts + 1, updated_at = $2 \
+                 WHERE purchase_key = $1 AND state IN ('confirming', 'done')",
             )
             .bind(key)
             .bind(now),
             Some(at) => sqlx::query(
-                "UPDATE purchases SET notify_next_at = $3, notify_attempts = notify_attempts + 1, \
-                 updated_at = $2 WHERE purchase_key = $1",
+                "UPDATE purchases SET state = 'done', notify_next_at = $3, \
+                 notify_attempts = notify_attempts + 1, updated_at = $2 \
+                 WHERE purchase_key = $1 AND state IN ('confirming', 'done')",
             )
             .bind(key)
             .bind(now)
             .bind(db::timestamp(at)),
         }
+        .execute(self.db.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// The purchase's own request sent its notification: nothing is pending, and retries are
+    /// answered `answer`, which says so.
+    pub async fn notification_sent(
+        &self,
+        key: &str,
+        answer: &StoredAnswer,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "UPDATE purchases SET state = 'done', notify_request = NULL, notify_next_at = NULL, \
+             notify_attempts = notify_attempts + 1, status_code = $2, response = $3, updated_at = $4 \
+             WHERE purchase_key = $1 AND state IN ('confirming', 'done')",
+        )
+        .bind(key)
+        .bind(i64::from(answer.status))
+        .bind(answer.body.as_str())
+        .bind(db::timestamp(db::now()))
         .execute(self.db.pool())
         .await?;
         Ok(())

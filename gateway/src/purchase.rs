@@ -7,7 +7,9 @@
 //!   have left is voided (compensation), by the follow-up worker, from the journal: the caller
 //!   gets its answer at once, and the undoing survives a restart. No orphan policy or invoice
 //!   survives a single failure.
-//! - A notification failure does not undo the sale: it is recorded and delivered later.
+//! - The purchase is recorded before its confirmation goes out, so no customer is told of a
+//!   policy that is then undone. A notification failure does not undo the sale: the confirmation
+//!   stays in the journal and the follow-up worker delivers it later.
 //! - With an `Idempotency-Key`, a retry of the same request answers the first answer, also when
 //!   the retries arrive concurrently; the key with another body is refused.
 
@@ -33,8 +35,8 @@ pub const PURCHASE_IN_PROGRESS: ProblemType = ProblemType::new(
     StatusCode::CONFLICT,
 );
 
-/// A purchase, checked: what the saga needs.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// A purchase, checked: what the saga needs. Serialized, it is the purchase's fingerprint.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Order {
     pub zipcode: String,
     pub base_rate_cents: i64,
@@ -276,9 +278,7 @@ impl Run<'_> {
             Ok(policy) => policy,
             // Refused: nothing was created, and trying again will not change that.
             Err(error @ UpstreamError::Rejected { .. }) => {
-                return self
-                    .finish(Answer::problem(passthrough(&error)), None)
-                    .await;
+                return self.finish(Answer::problem(passthrough(&error))).await;
             }
             // The policy may exist: undo whatever this attempt created.
             Err(error) => return self.fail(&error).await,
@@ -302,26 +302,6 @@ impl Run<'_> {
             .contact
             .as_ref()
             .and_then(|contact| confirmation(contact, policy.id, invoice.amount_cents, invoice.id));
-        let (notification_id, notification_state, pending) = match &notification {
-            None => (None, NotificationState::NotRequested, None),
-            Some(message) => match services
-                .notification
-                .send(message, &self.upstream_key("notification"), self.deadline)
-                .await
-            {
-                Ok(queued) => (Some(queued.id), NotificationState::Queued, None),
-                Err(error) => {
-                    tracing::warn!(
-                        purchase = self.key,
-                        "confirmation not sent now ({error}); will retry"
-                    );
-                    let pending =
-                        serde_json::to_string(message).expect("a notification serializes");
-                    (None, NotificationState::Pending, Some(pending))
-                }
-            },
-        };
-
         let receipt = Receipt {
             policy_id: policy.id,
             invoice_id: invoice.id,
@@ -330,17 +310,76 @@ impl Run<'_> {
             currency: invoice.currency,
             risk_score: new_policy.risk_score,
             flood_zone: flood_zone.to_owned(),
-            notification_id,
-            notification: notification_state,
+            notification_id: None,
+            notification: match notification {
+                Some(_) => NotificationState::Pending,
+                None => NotificationState::NotRequested,
+            },
         };
-        if pending.is_some() {
-            self.state.followups.notify_one();
+        let answer = Answer::receipt(&receipt);
+        let Some(message) = notification else {
+            return self.finish(answer).await;
+        };
+
+        // Record the sale, with its confirmation pending, before the confirmation goes out: once
+        // the customer is told, no undo may touch the policy. The follow-up worker leaves the
+        // confirmation to this request until it is out of time.
+        let pending = serde_json::to_string(&message).expect("a notification serializes");
+        let worker_from = db::now() + self.deadline.remaining() + Duration::from_secs(1);
+        if let Err(problem) = self.record(&answer, Some((&pending, worker_from))).await {
+            return problem;
         }
-        self.finish(Answer::receipt(&receipt), pending.as_deref())
+        let journal = &self.state.journal;
+        match services
+            .notification
+            .send(&message, &self.upstream_key("notification"), self.deadline)
             .await
+        {
+            Ok(queued) => {
+                let sent = Answer::receipt(&Receipt {
+                    notification_id: Some(queued.id),
+                    notification: NotificationState::Queued,
+                    ..receipt
+                });
+                match journal.notification_sent(self.key, &sent.stored()).await {
+                    Ok(()) => sent,
+                    // Retries answer the recorded receipt; the worker resends under the same
+                    // key, which the notification service answers with the same notification.
+                    Err(error) => {
+                        tracing::warn!(purchase = self.key, %error, "cannot record the sent confirmation");
+                        answer
+                    }
+                }
+            }
+            Err(error) => {
+                tracing::warn!(
+                    purchase = self.key,
+                    "confirmation not sent now ({error}); will retry"
+                );
+                if let Err(error) = journal.notification_tried(self.key, Some(db::now())).await {
+                    tracing::warn!(purchase = self.key, %error, "cannot hand the confirmation over now");
+                }
+                self.state.followups.notify_one();
+                answer
+            }
+        }
     }
 
-    async fn finish(&self, answer: Answer, pending_notification: Option<&str>) -> Answer {
+    /// Ends the purchase with `answer`, or with the problem that it could not be recorded.
+    async fn finish(&self, answer: Answer) -> Answer {
+        match self.record(&answer, None).await {
+            Ok(()) => answer,
+            Err(problem) => problem,
+        }
+    }
+
+    /// Stores `answer` as the purchase's answer, with a notification still to send. `Err` is
+    /// the problem to answer instead.
+    async fn record(
+        &self,
+        answer: &Answer,
+        pending_notification: Option<(&str, time::OffsetDateTime)>,
+    ) -> Result<(), Answer> {
         match self
             .state
             .journal
@@ -352,15 +391,17 @@ impl Run<'_> {
             )
             .await
         {
-            Ok(true) => answer,
+            Ok(true) => Ok(()),
             // It outlived its lease and is being undone: this answer would be a lie.
-            Ok(false) => Answer::problem(Problem::new(PURCHASE_IN_PROGRESS).detail(
+            Ok(false) => Err(Answer::problem(Problem::new(PURCHASE_IN_PROGRESS).detail(
                 "the purchase did not finish in time and is being undone; retry with the same \
                  Idempotency-Key to buy afresh",
-            )),
+            ))),
             // Not recorded: the lease runs out and the follow-up worker undoes it, so the caller
             // must not believe it bought.
-            Err(error) => Answer::problem(Problem::internal(format!("purchase journal: {error}"))),
+            Err(error) => Err(Answer::problem(Problem::internal(format!(
+                "purchase journal: {error}"
+            )))),
         }
     }
 
@@ -404,26 +445,49 @@ pub fn upstream_key(purchase_key: &str, attempt: i64, step: &str) -> String {
     format!("sha256:{digest}#{attempt}/{step}")
 }
 
-/// Undoes what an attempt may have created: cancels its policy (replaying the keyed create to
-/// learn its id: it answers the existing policy, or creates one that is cancelled at once) and
-/// voids every open invoice of that policy.
+/// Undoes what an attempt may have created: cancels its policy, then voids its invoice. It
+/// learns both by replaying the attempt's keyed creates, each of which answers what the attempt
+/// created, waits for a create still in flight, or creates it now to be undone at once (an
+/// invoice the attempt never reached is issued and voided). So an invoice that billing issues
+/// after the gateway gave up on it is voided too, and while billing is down the policy is
+/// cancelled at once and the invoice voided when billing is back. A refused replay means the
+/// attempt created nothing there.
 pub async fn compensate(
     state: &AppState,
     key: &str,
     attempt: i64,
+    order: &Order,
     new_policy: &NewPolicy,
     deadline: Deadline,
 ) -> Result<(), UpstreamError> {
     let services = &state.services;
-    let policy = services
+    let policy_key = upstream_key(key, attempt, "policy");
+    let policy = match services
         .policy
-        .create(new_policy, &upstream_key(key, attempt, "policy"), deadline)
-        .await?;
+        .create(new_policy, &policy_key, deadline)
+        .await
+    {
+        Ok(policy) => policy,
+        Err(UpstreamError::Rejected { .. }) => return Ok(()),
+        Err(error) => return Err(error),
+    };
     services.policy.cancel(policy.id, deadline).await?;
-    for invoice in services.billing.invoices_of(policy.id, deadline).await? {
-        if invoice.status == InvoiceStatus::Open {
+    let new_invoice = NewInvoice {
+        policy_id: policy.id,
+        base_rate_cents: order.base_rate_cents,
+        risk_score: new_policy.risk_score,
+    };
+    let invoice_key = upstream_key(key, attempt, "invoice");
+    match services
+        .billing
+        .create_invoice(&new_invoice, &invoice_key, deadline)
+        .await
+    {
+        Ok(invoice) if invoice.status == InvoiceStatus::Open => {
             services.billing.void(invoice.id, deadline).await?;
         }
+        Ok(_) | Err(UpstreamError::Rejected { .. }) => {}
+        Err(error) => return Err(error),
     }
     tracing::info!(purchase = key, policy = %policy.id, "undid the failed purchase");
     Ok(())

@@ -67,11 +67,6 @@ pub struct Invoice {
     pub voided_at: Option<OffsetDateTime>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
-pub struct InvoiceList {
-    pub items: Vec<Invoice>,
-}
-
 /// A card payment for the whole amount of an invoice.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -147,25 +142,6 @@ impl BillingService {
                 deadline,
             )
             .await
-    }
-
-    /// `list_invoices`: GET /api/invoices?policy_id=…
-    pub async fn invoices_of(
-        &self,
-        policy_id: Uuid,
-        deadline: Deadline,
-    ) -> Result<Vec<Invoice>, UpstreamError> {
-        let list: InvoiceList = self
-            .0
-            .call(
-                Call::read(
-                    "list_invoices",
-                    format!("/api/invoices?policy_id={policy_id}"),
-                ),
-                deadline,
-            )
-            .await?;
-        Ok(list.items)
     }
 
     /// `void_invoice`: POST /api/invoices/{id}/void (idempotent).

@@ -71,7 +71,7 @@ nfip_kit::backend_tests! {
     async fn late_notifications_are_claimed_until_sent(db) {
         let journal = Journal::connect(&db.url).await.unwrap();
         journal.claim("k", "order", "policy-1", soon(), "req", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01").await.unwrap();
-        journal.finish("k", 1, &answer(), Some("{\"to\": \"a@b.co\"}")).await.unwrap();
+        journal.finish("k", 1, &answer(), Some(("{\"to\": \"a@b.co\"}", db::now()))).await.unwrap();
         let due = journal.claim_notifications(db::now() + Duration::from_millis(1), soon(), 10).await.unwrap();
         assert_eq!(due.len(), 1);
         assert_eq!((due[0].request.as_str(), due[0].attempts, due[0].request_id.as_str()), ("{\"to\": \"a@b.co\"}", 0, "req"));
@@ -81,5 +81,16 @@ nfip_kit::backend_tests! {
         assert_eq!(again[0].attempts, 1);
         journal.notification_tried("k", None).await.unwrap();
         assert!(journal.claim_notifications(db::now() + Duration::from_secs(3600), soon(), 10).await.unwrap().is_empty(), "sent");
+    }
+
+    async fn a_confirmation_waits_for_its_own_request_then_its_sending_is_the_answer(db) {
+        let journal = Journal::connect(&db.url).await.unwrap();
+        journal.claim("k", "order", "policy-1", soon(), "req", "").await.unwrap();
+        assert!(journal.finish("k", 1, &answer(), Some(("{}", soon()))).await.unwrap());
+        assert!(journal.claim_notifications(db::now(), soon(), 10).await.unwrap().is_empty(), "left to the request");
+        let sent = StoredAnswer { status: 201, body: String::from("{\"notification\": \"queued\"}") };
+        journal.notification_sent("k", &sent).await.unwrap();
+        assert_eq!(journal.lookup("k", "order", db::now()).await.unwrap(), Lookup::Done(sent));
+        assert!(journal.claim_notifications(soon() + Duration::from_secs(1), soon(), 10).await.unwrap().is_empty(), "sent");
     }
 }

@@ -144,7 +144,8 @@ async fn a_purchase_abandoned_by_a_crashed_gateway_is_undone() {
     assert_eq!(created.status(), 201);
 
     stack.followups_wake.notify_one();
-    stack.settles_at(0, 1, 0, 0).await;
+    // The policy is cancelled, and the invoice the attempt never reached is issued and voided.
+    stack.settles_at(0, 1, 0, 1).await;
     // The client's retry now buys afresh.
     let receipt = stack.purchase(&order("33139"), Some("crashed")).await;
     assert_eq!(receipt.status(), 201);

@@ -1,6 +1,7 @@
 //! A proxy in front of a service that injects faults on chosen requests and records what
 //! passed through it.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -15,6 +16,9 @@ use nfip_kit::testing::TestServer;
 pub enum Fault {
     /// Forward, then hold the answer this long (the service has acted meanwhile).
     Delay(Duration),
+    /// Hold the request this long, then forward it, even if the caller gave up meanwhile (the
+    /// service acts late).
+    Stall(Duration),
     /// Do not forward; answer this status with a problem body.
     Status(u16),
     /// Forward, then answer the real status with a body that is not JSON.
@@ -26,13 +30,14 @@ struct Rule {
     method: Method,
     path_prefix: String,
     fault: Fault,
+    /// How many more requests get the fault; `None`: all.
+    left: Option<usize>,
 }
 
 /// A request that reached the proxy.
 #[derive(Debug, Clone)]
 pub struct Seen {
     pub method: Method,
-    pub path: String,
     pub request_id: Option<String>,
     pub traceparent: Option<String>,
     pub idempotency_key: Option<String>,
@@ -44,6 +49,7 @@ struct Shared {
     http: reqwest::Client,
     rules: Arc<Mutex<Vec<Rule>>>,
     seen: Arc<Mutex<Vec<Seen>>>,
+    stalled: Arc<AtomicUsize>,
 }
 
 pub struct FaultProxy {
@@ -58,6 +64,7 @@ impl FaultProxy {
             http: reqwest::Client::new(),
             rules: Arc::default(),
             seen: Arc::default(),
+            stalled: Arc::default(),
         };
         let app = Router::new().fallback(forward).with_state(shared.clone());
         FaultProxy {
@@ -72,10 +79,20 @@ impl FaultProxy {
 
     /// From now on, requests with this method and path prefix get `fault`.
     pub fn fail(&self, method: Method, path_prefix: &str, fault: Fault) {
+        self.add(method, path_prefix, fault, None);
+    }
+
+    /// The next request with this method and path prefix gets `fault`.
+    pub fn fail_once(&self, method: Method, path_prefix: &str, fault: Fault) {
+        self.add(method, path_prefix, fault, Some(1));
+    }
+
+    fn add(&self, method: Method, path_prefix: &str, fault: Fault, left: Option<usize>) {
         self.shared.rules.lock().unwrap().push(Rule {
             method,
             path_prefix: path_prefix.to_owned(),
             fault,
+            left,
         });
     }
 
@@ -86,6 +103,11 @@ impl FaultProxy {
 
     pub fn seen(&self) -> Vec<Seen> {
         self.shared.seen.lock().unwrap().clone()
+    }
+
+    /// Stalled requests that have not been answered by the service yet.
+    pub fn stalled(&self) -> usize {
+        self.shared.stalled.load(Ordering::SeqCst)
     }
 }
 
@@ -105,7 +127,6 @@ async fn forward(State(shared): State<Shared>, request: Request) -> Response {
         .to_owned();
     shared.seen.lock().unwrap().push(Seen {
         method: parts.method.clone(),
-        path: path.clone(),
         request_id: header(&parts.headers, "x-request-id"),
         traceparent: header(&parts.headers, "traceparent"),
         idempotency_key: header(&parts.headers, "idempotency-key"),
@@ -114,9 +135,13 @@ async fn forward(State(shared): State<Shared>, request: Request) -> Response {
         .rules
         .lock()
         .unwrap()
-        .iter()
+        .iter_mut()
+        .filter(|rule| rule.left != Some(0))
         .find(|rule| rule.method == parts.method && path.starts_with(&rule.path_prefix))
-        .map(|rule| rule.fault.clone());
+        .map(|rule| {
+            rule.left = rule.left.map(|left| left - 1);
+            rule.fault.clone()
+        });
     if let Some(Fault::Status(status)) = fault {
         let status = StatusCode::from_u16(status).unwrap();
         let problem = serde_json::json!({
@@ -146,7 +171,24 @@ async fn forward(State(shared): State<Shared>, request: Request) -> Response {
             outgoing = outgoing.header(name, value);
         }
     }
-    let answer = match outgoing.send().await {
+    let stall = match fault {
+        Some(Fault::Stall(stall)) => {
+            shared.stalled.fetch_add(1, Ordering::SeqCst);
+            Some((stall, Arc::clone(&shared.stalled)))
+        }
+        _ => None,
+    };
+    // On its own task, so the request reaches the service even if the caller hangs up.
+    let sent = tokio::spawn(async move {
+        let Some((stall, stalled)) = stall else {
+            return outgoing.send().await;
+        };
+        tokio::time::sleep(stall).await;
+        let answer = outgoing.send().await;
+        stalled.fetch_sub(1, Ordering::SeqCst);
+        answer
+    });
+    let answer = match sent.await.expect("the forwarding task runs") {
         Ok(answer) => answer,
         Err(error) => return (StatusCode::BAD_GATEWAY, error.to_string()).into_response(),
     };
