@@ -4,7 +4,7 @@
 CREATE TABLE purchases (
     purchase_key    TEXT PRIMARY KEY,
     fingerprint     TEXT NOT NULL,
-    -- running | compensating | retry | done
+    -- running | confirming | done, or running | compensating | retry | done
     state           TEXT NOT NULL,
     -- Each run after an undone one is a new attempt, with new upstream idempotency keys.
     attempt         BIGINT NOT NULL,

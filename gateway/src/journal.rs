@@ -2,9 +2,10 @@
 //! purchase be undone and a late notification be delivered, surviving restarts.
 //!
 //! A purchase moves `running` → `done`, through `confirming` while the request that made the
-//! sale sends its confirmation (retries wait for the receipt that says how that went), or, when a
-//! step failed after the policy may have been created, `running` → `compensating` (the follow-up worker undoes it) → `retry` (a retry of the
-//! request runs a new attempt) or → `done` (the failure was a refusal, kept as the final answer).
+//! sale sends its confirmation (retries wait for the receipt that says how that went), or, when
+//! a step failed after the policy may have been created, `running` → `compensating` (the
+//! follow-up worker undoes it) → `retry` (a retry of the request runs a new attempt) or → `done`
+//! (the failure was a refusal, kept as the final answer).
 //! A `running` row whose lease ran out was abandoned (its process died): a retry of the same
 //! request resumes it, or the follow-up worker undoes it, whichever claims it first.
 
