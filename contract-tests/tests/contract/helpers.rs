@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use nfip_contract_tests::{Answered, Providers, SeenRequest};
+use nfip_contract_tests::{Answered, Providers, SeenRequest, problem};
 use nfip_gateway::followups::Followups;
 use nfip_gateway::upstream::CallPolicy;
 use nfip_gateway::{ApiKeys, AppState, Journal, Metrics, ServiceUrls, Services, Settings};
@@ -139,6 +139,16 @@ impl Consumer {
         }
         self.db.drop().await;
     }
+}
+
+/// A service's 500 answer, as every service words it.
+pub fn internal_error() -> Value {
+    problem(
+        "internal",
+        "Internal error",
+        500,
+        "an internal error occurred",
+    )
 }
 
 pub fn order() -> Value {

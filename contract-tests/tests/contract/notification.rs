@@ -1,18 +1,13 @@
 //! The gateway against the notification service's published spec.
 
-use nfip_contract_tests::{assert_contract, problem};
+use nfip_contract_tests::assert_contract;
 
-use crate::helpers::{Consumer, happy_purchase, notification, order, policy};
+use crate::helpers::{Consumer, happy_purchase, internal_error, notification, order, policy};
 
 #[tokio::test]
 async fn a_failed_confirmation_does_not_undo_the_sale_and_is_sent_again_later() {
     let consumer = Consumer::start().await;
-    let failing = problem(
-        "internal",
-        "Internal error",
-        500,
-        "an internal error occurred",
-    );
+    let failing = internal_error();
     consumer
         .providers
         .notification

@@ -4,7 +4,8 @@ use nfip_contract_tests::{assert_contract, problem};
 use serde_json::json;
 
 use crate::helpers::{
-    Consumer, POLICY_ID, UNKNOWN_ID, compensation_answers, happy_purchase, order, policy,
+    Consumer, POLICY_ID, UNKNOWN_ID, compensation_answers, happy_purchase, internal_error, order,
+    policy,
 };
 
 #[tokio::test]
@@ -35,12 +36,7 @@ async fn a_refused_policy_is_passed_through_and_nothing_else_is_created() {
 #[tokio::test]
 async fn a_failing_policy_service_is_a_502_and_whatever_it_made_is_cancelled() {
     let consumer = Consumer::start().await;
-    let failing = problem(
-        "internal",
-        "Internal error",
-        500,
-        "an internal error occurred",
-    );
+    let failing = internal_error();
     // The create fails once; undoing replays it (same key) to learn the policy, and cancels it.
     consumer
         .providers
@@ -64,12 +60,7 @@ async fn a_failing_policy_service_is_a_502_and_whatever_it_made_is_cancelled() {
 #[tokio::test]
 async fn a_failed_invoice_cancels_the_policy() {
     let consumer = Consumer::start().await;
-    let failing = problem(
-        "internal",
-        "Internal error",
-        500,
-        "an internal error occurred",
-    );
+    let failing = internal_error();
     // The create fails once; undoing replays it (same key), voids the invoice and cancels.
     consumer
         .providers

@@ -2,7 +2,7 @@
 
 use nfip_contract_tests::{assert_contract, problem};
 
-use crate::helpers::{Consumer, HOP_TIMEOUT, happy_purchase, order, risk};
+use crate::helpers::{Consumer, HOP_TIMEOUT, happy_purchase, internal_error, order, risk};
 
 #[tokio::test]
 async fn a_purchase_reads_the_risk_then_buys() {
@@ -42,12 +42,7 @@ async fn a_zip_without_a_rating_is_a_422_and_nothing_else_is_called() {
 #[tokio::test]
 async fn a_failing_risk_service_is_a_502_not_retried() {
     let consumer = Consumer::start().await;
-    let failing = problem(
-        "internal",
-        "Internal error",
-        500,
-        "an internal error occurred",
-    );
+    let failing = internal_error();
     consumer
         .providers
         .risk
