@@ -66,7 +66,9 @@ fn request(request: &SeenRequest) -> Value {
     Value::Object(object)
 }
 
-/// Replaces UUIDs with `[uuid]` and RFC 3339 timestamps with `[timestamp]`, everywhere.
+/// Replaces UUIDs with `[uuid]`, RFC 3339 timestamps with `[timestamp]`, and the SHA-256 stems
+/// of derived idempotency keys (64 hex digits, which hash a generated key too) with
+/// `[derived]`, everywhere.
 pub fn redact(value: Value) -> Value {
     match value {
         Value::String(text) => Value::String(redact_text(&text)),
@@ -91,6 +93,13 @@ fn redact_text(text: &str) -> String {
         {
             out.push_str("[uuid]");
             rest = &rest[36..];
+        } else if rest.len() >= 64
+            && rest.as_bytes()[..64]
+                .iter()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b))
+        {
+            out.push_str("[derived]");
+            rest = &rest[64..];
         } else {
             let c = rest.chars().next().expect("not empty");
             out.push(c);
@@ -111,6 +120,7 @@ mod tests {
             "key": "auto:019a7b4e-8f1c-7d2a-9b3e-4c5d6e7f8a9b#1/policy",
             "at": "2026-11-25T10:00:00.123456Z",
             "list": ["0192f0c1-7d4e-7cc2-9a8e-2f1d2b9a4c11"],
+            "derived": "fb622efa74a58206ffa0c8dd454398e61ab974b78cafd348193e466782e0f9b5#1/invoice",
             "plain": "33139"
         });
         assert_eq!(
@@ -120,6 +130,7 @@ mod tests {
                 "key": "auto:[uuid]#1/policy",
                 "at": "[timestamp]",
                 "list": ["[uuid]"],
+                "derived": "[derived]#1/invoice",
                 "plain": "33139"
             })
         );

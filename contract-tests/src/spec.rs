@@ -363,10 +363,11 @@ impl Operation<'_> {
         }
     }
 
-    /// Checks a request sent to this operation: path, query and header parameters, and body.
+    /// Checks a request sent to this operation: its credential, path, query and header
+    /// parameters, and body.
     pub fn check_request(&self, request: &SeenRequest) -> Vec<String> {
         let label = self.label();
-        let mut errors = Vec::new();
+        let mut errors: Vec<String> = self.check_credential(request).into_iter().collect();
         let mut declared_query = Vec::new();
         for parameter in self.parameters() {
             let name = parameter["name"].as_str().unwrap_or_default();
@@ -455,6 +456,59 @@ impl Operation<'_> {
             }
         }
         errors
+    }
+
+    /// The operation's security requirements (its own, or the document's): the request must
+    /// satisfy one of them, presenting every scheme it names.
+    fn check_credential(&self, request: &SeenRequest) -> Option<String> {
+        let requirements = self
+            .object()
+            .get("security")
+            .or_else(|| self.spec.document().get("security"))
+            .and_then(Value::as_array)?;
+        if requirements.is_empty() {
+            return None;
+        }
+        let schemes = &self.spec.document()["components"]["securitySchemes"];
+        let presents = |name: &str| {
+            let scheme = &schemes[name];
+            match (scheme["type"].as_str(), scheme["in"].as_str()) {
+                (Some("http"), _)
+                    if scheme["scheme"]
+                        .as_str()
+                        .is_some_and(|s| s.eq_ignore_ascii_case("bearer")) =>
+                {
+                    request
+                        .headers
+                        .get("authorization")
+                        .and_then(|value| value.split_once(' '))
+                        .is_some_and(|(kind, token)| {
+                            kind.eq_ignore_ascii_case("bearer") && !token.trim().is_empty()
+                        })
+                }
+                (Some("apiKey"), Some("header")) => scheme["name"].as_str().is_some_and(|header| {
+                    request.headers.contains_key(&header.to_ascii_lowercase())
+                }),
+                _ => false,
+            }
+        };
+        let satisfied = requirements.iter().any(|requirement| {
+            requirement
+                .as_object()
+                .is_some_and(|names| names.keys().all(|name| presents(name)))
+        });
+        let named: Vec<String> = requirements
+            .iter()
+            .filter_map(Value::as_object)
+            .map(|names| names.keys().cloned().collect::<Vec<_>>().join(" + "))
+            .collect();
+        (!satisfied).then(|| {
+            format!(
+                "{}: sends no credential it declares (security: {})",
+                self.label(),
+                named.join(" or ")
+            )
+        })
     }
 
     fn request_body_base(&self) -> String {

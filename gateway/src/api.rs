@@ -1,19 +1,22 @@
 //! The public API: handlers and the wire types of the gateway's own contract.
 
+use axum::Extension;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use nfip_kit::auth::Caller;
 use nfip_kit::{
-    IdempotencyKey, IdempotencyKeyHeader, Json, PROBLEM_JSON, Path, Problem,
-    RequiredIdempotencyKeyHeader, context, validate,
+    IdempotencyKey, IdempotencyKeyHeader, Json, Path, Problem, RequiredIdempotencyKeyHeader,
+    context, validate,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::AppState;
 use crate::error::upstream_problem;
-use crate::purchase::{self, Answer, Order};
+use crate::journal::Resource;
+use crate::purchase::{self, Answer, Order, Reply};
+use crate::state::AppState;
 use crate::upstream::Deadline;
 use crate::upstream::billing::{Invoice, PayInvoice, Payment};
 use crate::upstream::policy::{Contact, Policy};
@@ -103,29 +106,23 @@ impl PurchaseRequest {
     }
 }
 
-impl IntoResponse for Answer {
+impl IntoResponse for Reply {
     fn into_response(self) -> Response {
-        let content_type = if self.status.is_success() {
-            "application/json"
-        } else {
-            PROBLEM_JSON
+        let mut response = match self.answer {
+            Answer::Receipt(receipt) => {
+                let location = HeaderValue::from_str(&format!("/policies/{}", receipt.policy_id));
+                let mut response = (StatusCode::CREATED, Json(receipt)).into_response();
+                if let Ok(location) = location {
+                    response.headers_mut().insert(header::LOCATION, location);
+                }
+                response
+            }
+            Answer::Problem(problem) => problem.into_response(),
         };
-        let location = self
-            .status
-            .is_success()
-            .then(|| serde_json::from_str::<purchase::Receipt>(&self.body).ok())
-            .flatten()
-            .and_then(|receipt| {
-                HeaderValue::from_str(&format!("/policies/{}", receipt.policy_id)).ok()
-            });
-        let mut response = (self.status, self.body).into_response();
-        let headers = response.headers_mut();
-        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-        if let Some(location) = location {
-            headers.insert(header::LOCATION, location);
-        }
         if self.replayed {
-            headers.insert("idempotent-replayed", HeaderValue::from_static("true"));
+            response
+                .headers_mut()
+                .insert("idempotent-replayed", HeaderValue::from_static("true"));
         }
         response
     }
@@ -140,7 +137,8 @@ impl IntoResponse for Answer {
 ///
 /// Send an `Idempotency-Key` to retry safely: a retry with the same key and body answers the
 /// first answer (with `Idempotent-Replayed: true`) and creates nothing, also while the first
-/// is still running; the same key with another body is refused.
+/// is still running; the same key with another body is refused. Keys are the client's own:
+/// the same key from another client is another purchase. Make one per purchase (a UUID).
 #[utoipa::path(
     post,
     path = "/purchase",
@@ -174,11 +172,13 @@ impl IntoResponse for Answer {
 )]
 pub async fn purchase(
     State(state): State<AppState>,
+    Extension(client): Extension<Caller>,
     idempotency_key: IdempotencyKey,
     Json(request): Json<PurchaseRequest>,
-) -> Result<Answer, Problem> {
+) -> Result<Reply, Problem> {
     let order = request.validate()?;
-    let work = purchase::purchase(state, order, idempotency_key.0);
+    let work =
+        async move { purchase::purchase(&state, client.name(), order, idempotency_key.0).await };
     // Its own task, so a caller that hangs up does not stop the purchase halfway.
     let task = match context::current() {
         Some(current) => tokio::spawn(context::scope(current, work)),
@@ -189,7 +189,26 @@ pub async fn purchase(
 }
 
 fn deadline(state: &AppState) -> Deadline {
-    Deadline::after(state.config.request_deadline)
+    Deadline::after(state.settings.deadline)
+}
+
+/// Passes when `client` bought the resource through the gateway; otherwise the 404 its service
+/// gives for an id it does not have, so an answer never tells another client's from none.
+async fn owned(
+    state: &AppState,
+    client: &Caller,
+    resource: Resource,
+    id: Uuid,
+) -> Result<(), Problem> {
+    let (service, noun) = match resource {
+        Resource::Policy => ("policy", "policy"),
+        Resource::Invoice => ("billing", "invoice"),
+    };
+    match state.journal.owns(client.name(), resource, id).await {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(Problem::not_found(format!("no {noun} with id {id}")).upstream(service)),
+        Err(error) => Err(Problem::internal(format!("ownership: {error}"))),
+    }
 }
 
 /// Flood risk for a ZIP code
@@ -239,14 +258,16 @@ pub async fn get_risk(
         (status = 200, description = "The policy", body = Policy),
         (status = 400, description = "The id is not a UUID", body = Problem,
          content_type = "application/problem+json"),
-        (status = 404, description = "No policy has this id", body = Problem,
+        (status = 404, description = "This client has no policy with this id", body = Problem,
          content_type = "application/problem+json"),
     )
 )]
 pub async fn get_policy(
     State(state): State<AppState>,
+    Extension(client): Extension<Caller>,
     Path(id): Path<Uuid>,
 ) -> Result<Json<Policy>, Problem> {
+    owned(&state, &client, Resource::Policy, id).await?;
     let policy = state.services.policy.get(id, deadline(&state)).await;
     policy.map(Json).map_err(|error| upstream_problem(&error))
 }
@@ -265,14 +286,16 @@ pub async fn get_policy(
         (status = 200, description = "The invoice", body = Invoice),
         (status = 400, description = "The id is not a UUID", body = Problem,
          content_type = "application/problem+json"),
-        (status = 404, description = "No invoice has this id", body = Problem,
+        (status = 404, description = "This client has no invoice with this id", body = Problem,
          content_type = "application/problem+json"),
     )
 )]
 pub async fn get_invoice(
     State(state): State<AppState>,
+    Extension(client): Extension<Caller>,
     Path(id): Path<Uuid>,
 ) -> Result<Json<Invoice>, Problem> {
+    owned(&state, &client, Resource::Invoice, id).await?;
     let invoice = state
         .services
         .billing
@@ -284,7 +307,8 @@ pub async fn get_invoice(
 /// Pay an invoice
 ///
 /// Charges the card for the whole amount. The `Idempotency-Key` is required: a retry with the
-/// same key and body answers the first attempt and charges nothing more.
+/// same key and body answers the first attempt and charges nothing more. A client pays only
+/// invoices of its own purchases.
 #[utoipa::path(
     post,
     path = "/invoices/{id}/payments",
@@ -303,7 +327,7 @@ pub async fn get_invoice(
          body = Problem, content_type = "application/problem+json"),
         (status = 402, description = "The card was declined; the invoice stays open",
          body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No invoice has this id", body = Problem,
+        (status = 404, description = "This client has no invoice with this id", body = Problem,
          content_type = "application/problem+json"),
         (status = 409, description = "The invoice is already paid, or void", body = Problem,
          content_type = "application/problem+json"),
@@ -313,11 +337,15 @@ pub async fn get_invoice(
 )]
 pub async fn pay_invoice(
     State(state): State<AppState>,
+    Extension(client): Extension<Caller>,
     Path(id): Path<Uuid>,
     idempotency_key: IdempotencyKey,
     Json(payment): Json<PayInvoice>,
 ) -> Result<(StatusCode, Json<Payment>), Problem> {
     let key = idempotency_key.required()?;
+    owned(&state, &client, Resource::Invoice, id).await?;
+    // The client's key, scoped to the client: billing never sees a key a client chose.
+    let key = purchase::payment_key(client.name(), &key);
     let paid = state
         .services
         .billing

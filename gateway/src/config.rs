@@ -2,6 +2,8 @@ use std::net::SocketAddr;
 
 use clap::Parser;
 
+use crate::clients::RateLimit;
+
 /// The nfip gateway: the public front of the services.
 #[derive(Debug, Parser)]
 #[command(name = "nfip-gateway", version)]
@@ -30,15 +32,38 @@ pub struct Cli {
     )]
     pub notification_url: String,
 
-    /// API keys clients authenticate with, comma-separated. Unset: a random key is generated
-    /// and logged at start.
-    #[arg(
-        long,
-        env = "GATEWAY_API_KEYS",
-        value_delimiter = ',',
-        hide_env_values = true
-    )]
-    pub api_keys: Vec<String>,
+    /// The clients: `<name>:sha256:<hex of the key>`, comma-separated; a name may have several
+    /// keys (rotation). Unset, with no file either: every request is refused.
+    #[arg(long, env = "GATEWAY_API_KEYS", hide_env_values = true)]
+    pub api_keys: Option<String>,
+
+    /// The same, from a file (one entry a line; `#` comments), e.g. a mounted secret.
+    #[arg(long, env = "GATEWAY_API_KEYS_FILE")]
+    pub api_keys_file: Option<std::path::PathBuf>,
+
+    /// Requests a second one client may make, on average.
+    #[arg(long, env = "RATE_LIMIT_PER_SECOND", default_value_t = RateLimit::DEFAULT.per_second.get())]
+    pub rate_limit_per_second: u32,
+
+    /// Requests one client may make at once, in a burst.
+    #[arg(long, env = "RATE_LIMIT_BURST", default_value_t = RateLimit::DEFAULT.burst.get())]
+    pub rate_limit_burst: u32,
+
+    /// The key the gateway presents to the risk service (`Authorization: Bearer`).
+    #[arg(long, env = "RISK_TOKEN", hide_env_values = true)]
+    pub risk_token: Option<String>,
+
+    /// The key the gateway presents to the policy service.
+    #[arg(long, env = "POLICY_TOKEN", hide_env_values = true)]
+    pub policy_token: Option<String>,
+
+    /// The key the gateway presents to the billing service.
+    #[arg(long, env = "BILLING_TOKEN", hide_env_values = true)]
+    pub billing_token: Option<String>,
+
+    /// The key the gateway presents to the notification service.
+    #[arg(long, env = "NOTIFICATION_TOKEN", hide_env_values = true)]
+    pub notification_token: Option<String>,
 
     /// Longest wait for one answer from a service, in milliseconds.
     #[arg(long, env = "HOP_TIMEOUT_MS", default_value_t = 2_000)]
@@ -65,6 +90,9 @@ pub struct Cli {
     /// milliseconds (confirmations back off exponentially from it, up to 5 minutes).
     #[arg(long, env = "FOLLOWUP_RETRY_MS", default_value_t = 1_000)]
     pub followup_retry_ms: u64,
+
+    #[command(flatten)]
+    pub serve: nfip_kit::serve::ServeArgs,
 
     /// Print the OpenAPI document to stdout and exit.
     #[arg(long)]

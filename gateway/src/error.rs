@@ -5,11 +5,6 @@ use nfip_kit::{Problem, ProblemType};
 
 use crate::upstream::UpstreamError;
 
-pub const UNAUTHORIZED: ProblemType = ProblemType::new(
-    "unauthorized",
-    "Missing or invalid credentials",
-    StatusCode::UNAUTHORIZED,
-);
 pub const UPSTREAM_TIMEOUT: ProblemType = ProblemType::new(
     "upstream-timeout",
     "An upstream service did not answer in time",

@@ -10,9 +10,10 @@ use nfip_kit::db;
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 
-use crate::AppState;
 use crate::journal::{Abandoned, PendingNotification};
-use crate::purchase::{Order, compensate, upstream_key};
+use crate::purchase::Order;
+use crate::purchase::saga::{Keys, Step, compensate};
+use crate::state::AppState;
 use crate::upstream::notification::NewNotification;
 use crate::upstream::policy::NewPolicy;
 use crate::upstream::{Deadline, UpstreamError};
@@ -118,33 +119,25 @@ async fn undo(state: &AppState, purchase: &Abandoned) {
     let (order, new_policy) = match entry {
         Ok(entry) => entry,
         Err(error) => {
-            tracing::error!(purchase = purchase.key, %error, "unreadable journal entry; leaving it");
+            tracing::error!(%error, "unreadable journal entry; leaving it");
             return;
         }
     };
-    let deadline = Deadline::after(state.config.purchase_deadline);
-    let recorded = match compensate(
-        state,
-        &purchase.key,
-        purchase.attempt,
-        &order,
-        &new_policy,
-        deadline,
-    )
-    .await
-    {
-        Ok(()) => state.journal.compensated(&purchase.key).await,
+    let deadline = Deadline::after(state.settings.deadline);
+    let keys = Keys {
+        stem: &purchase.upstream_key,
+        attempt: purchase.attempt,
+    };
+    let recorded = match compensate(&state.services, &keys, &order, &new_policy, deadline).await {
+        Ok(()) => state.journal.compensated(&purchase.purchase).await,
         Err(error) => {
-            let retry_at = db::now() + state.config.followup_retry;
-            tracing::warn!(
-                purchase = purchase.key,
-                "undoing failed ({error}); trying again at {retry_at}"
-            );
-            state.journal.postpone(&purchase.key, retry_at).await
+            let retry_at = db::now() + state.settings.followup_retry;
+            tracing::warn!("undoing failed ({error}); trying again at {retry_at}");
+            state.journal.postpone(&purchase.purchase, retry_at).await
         }
     };
     if let Err(error) = recorded {
-        tracing::error!(purchase = purchase.key, %error, "cannot record the follow-up");
+        tracing::error!(%error, "cannot record the follow-up");
     }
 }
 
@@ -152,13 +145,20 @@ async fn notify(state: &AppState, pending: &PendingNotification) {
     let message: NewNotification = match serde_json::from_str(&pending.request) {
         Ok(message) => message,
         Err(error) => {
-            tracing::error!(purchase = pending.key, %error, "unreadable pending notification; dropping it");
-            let _ = state.journal.notification_tried(&pending.key, None).await;
+            tracing::error!(%error, "unreadable pending notification; dropping it");
+            let _ = state
+                .journal
+                .notification_tried(&pending.purchase, None)
+                .await;
             return;
         }
     };
-    let key = upstream_key(&pending.key, pending.attempt, "notification");
-    let deadline = Deadline::after(state.config.purchase_deadline);
+    let key = Keys {
+        stem: &pending.upstream_key,
+        attempt: pending.attempt,
+    }
+    .of(Step::Notification);
+    let deadline = Deadline::after(state.settings.deadline);
     let retry_at = match state
         .services
         .notification
@@ -166,36 +166,30 @@ async fn notify(state: &AppState, pending: &PendingNotification) {
         .await
     {
         Ok(queued) => {
-            tracing::info!(purchase = pending.key, notification = %queued.id, "late confirmation queued");
+            tracing::info!(notification = %queued.id, "late confirmation queued");
             None
         }
         // Trying again will not change a refusal.
         Err(error @ UpstreamError::Rejected { .. }) => {
-            tracing::error!(
-                purchase = pending.key,
-                "confirmation refused ({error}); dropping it"
-            );
+            tracing::error!("confirmation refused ({error}); dropping it");
             None
         }
         Err(error) => {
             let exponent = u32::try_from(pending.attempts.clamp(0, 16)).unwrap_or(16);
             let delay = state
-                .config
+                .settings
                 .followup_retry
                 .saturating_mul(1 << exponent)
                 .min(NOTIFY_CAP);
-            tracing::warn!(
-                purchase = pending.key,
-                "confirmation still not sent ({error}); next try in {delay:?}"
-            );
+            tracing::warn!("confirmation still not sent ({error}); next try in {delay:?}");
             Some(db::now() + delay)
         }
     };
     if let Err(error) = state
         .journal
-        .notification_tried(&pending.key, retry_at)
+        .notification_tried(&pending.purchase, retry_at)
         .await
     {
-        tracing::error!(purchase = pending.key, %error, "cannot record the notification attempt");
+        tracing::error!(%error, "cannot record the notification attempt");
     }
 }

@@ -1,24 +1,105 @@
 //! The purchase journal: idempotency for `POST /purchase`, and the state that lets an abandoned
-//! purchase be undone and a late notification be delivered, surviving restarts.
+//! purchase be undone and a late confirmation be delivered, surviving restarts. Also what each
+//! client owns, so a client reads and pays only its own.
 //!
-//! A purchase moves `running` → `done`, through `confirming` while the request that made the
-//! sale sends its confirmation (retries wait for the receipt that says how that went), or, when
-//! a step failed after the policy may have been created, `running` → `compensating` (the
-//! follow-up worker undoes it) → `retry` (a retry of the request runs a new attempt) or → `done`
-//! (the failure was a refusal, kept as the final answer).
-//! A `running` row whose lease ran out was abandoned (its process died): a retry of the same
-//! request resumes it, or the follow-up worker undoes it, whichever claims it first.
+//! A purchase is one row per (client, Idempotency-Key); its life is [`PurchaseState`].
 
 use nfip_kit::Db;
 use nfip_kit::db::{self, DbError, Migration};
 use sqlx::Row;
 use time::OffsetDateTime;
+use uuid::Uuid;
 
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    description: "purchase journal",
-    sql: include_str!("../migrations/0001_purchases.sql"),
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        description: "purchase journal",
+        sql: include_str!("../migrations/0001_purchases.sql"),
+    },
+    Migration {
+        version: 2,
+        description: "client-scoped journal and ownership",
+        sql: include_str!("../migrations/0002_client_scoped_journal.sql"),
+    },
+];
+
+/// Where a purchase is in its life:
+///
+/// ```text
+/// Running ──finish──▶ Done
+///    │ └──finish, confirmation pending──▶ Confirming ──sent, tried or lease over──▶ Done
+///    ├──abandon, or lease over (the follow-up worker takes it)──▶ Compensating
+///    └──lease over, a retry resumes it──▶ Running
+/// Compensating ──undone──▶ Retry (a retry runs a new attempt) ──claim──▶ Running
+///              └─undone, the failure was a refusal (kept as the last word)──▶ Done
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PurchaseState {
+    /// A request runs it, holding a lease.
+    Running,
+    /// Sold; the request that sold it is sending the confirmation.
+    Confirming,
+    /// Answered for good.
+    Done,
+    /// Being undone by the follow-up worker.
+    Compensating,
+    /// Undone; a retry of the request runs it afresh.
+    Retry,
+}
+
+impl PurchaseState {
+    pub const ALL: [PurchaseState; 5] = [
+        PurchaseState::Running,
+        PurchaseState::Confirming,
+        PurchaseState::Done,
+        PurchaseState::Compensating,
+        PurchaseState::Retry,
+    ];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            PurchaseState::Running => "running",
+            PurchaseState::Confirming => "confirming",
+            PurchaseState::Done => "done",
+            PurchaseState::Compensating => "compensating",
+            PurchaseState::Retry => "retry",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<PurchaseState> {
+        PurchaseState::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+
+    /// Whether a purchase may move from `self` to `next`: the diagram above, nothing else.
+    pub fn can_become(self, next: PurchaseState) -> bool {
+        use PurchaseState::*;
+        matches!(
+            (self, next),
+            (Running, Running | Done | Confirming | Compensating)
+                | (Confirming, Done)
+                | (Done, Done)
+                | (Compensating, Compensating | Retry | Done)
+                | (Retry, Running)
+        )
+    }
+
+    /// The states a move to `next` may start from, for the guard of the SQL that makes it.
+    fn sources(next: PurchaseState) -> String {
+        let sources: Vec<String> = PurchaseState::ALL
+            .into_iter()
+            .filter(|from| from.can_become(next))
+            .map(|from| format!("'{}'", from.as_str()))
+            .collect();
+        sources.join(", ")
+    }
+}
+
+/// A purchase: the client that made it and its Idempotency-Key (or a generated one).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PurchaseKey {
+    pub client: String,
+    pub key: String,
+}
 
 /// A stored answer to replay.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,8 +119,20 @@ pub enum Lookup {
     Busy,
     /// Failed earlier, or abandoned: may be claimed and run.
     Claimable,
-    /// The key belongs to a different request.
+    /// The key belongs to a different request of this client.
     KeyReused,
+}
+
+/// What a new purchase stores when it is first claimed.
+#[derive(Debug, Clone)]
+pub struct NewEntry<'a> {
+    pub fingerprint: &'a str,
+    pub order: &'a str,
+    pub upstream_key: &'a str,
+    pub policy_request: &'a str,
+    pub lease_until: OffsetDateTime,
+    pub request_id: &'a str,
+    pub traceparent: &'a str,
 }
 
 /// The outcome of trying to run a purchase.
@@ -59,9 +152,9 @@ pub enum Claim {
 /// A purchase the follow-up worker took over to undo.
 #[derive(Debug, Clone)]
 pub struct Abandoned {
-    pub key: String,
+    pub purchase: PurchaseKey,
+    pub upstream_key: String,
     pub attempt: i64,
-    /// The order, as the purchase's fingerprint holds it.
     pub order: String,
     pub policy_request: String,
     pub request_id: String,
@@ -71,13 +164,41 @@ pub struct Abandoned {
 /// A notification the follow-up worker took over to send.
 #[derive(Debug, Clone)]
 pub struct PendingNotification {
-    pub key: String,
+    pub purchase: PurchaseKey,
+    pub upstream_key: String,
     pub attempt: i64,
     pub request: String,
     pub attempts: i64,
     pub request_id: String,
     pub traceparent: String,
 }
+
+/// What a client can own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resource {
+    Policy,
+    Invoice,
+}
+
+impl Resource {
+    fn as_str(self) -> &'static str {
+        match self {
+            Resource::Policy => "policy",
+            Resource::Invoice => "invoice",
+        }
+    }
+}
+
+/// The purchase's answer, and what it sold (recorded as the client's) when it sold something.
+#[derive(Debug, Clone, Copy)]
+pub struct Outcome<'a> {
+    pub answer: &'a StoredAnswer,
+    pub sold: Option<(Uuid, Uuid)>,
+}
+
+const ROW: &str = "client = $1 AND purchase_key = $2";
+/// The states in which a sold purchase's confirmation is still to be settled.
+const CONFIRMABLE: &str = "'confirming', 'done'";
 
 #[derive(Debug, Clone)]
 pub struct Journal {
@@ -97,15 +218,16 @@ impl Journal {
 
     pub async fn lookup(
         &self,
-        key: &str,
+        purchase: &PurchaseKey,
         fingerprint: &str,
         now: OffsetDateTime,
     ) -> Result<Lookup, sqlx::Error> {
-        let Some(row) = sqlx::query(
-            "SELECT fingerprint, state, lease_until, status_code, response FROM purchases \
-             WHERE purchase_key = $1",
-        )
-        .bind(key)
+        let Some(row) = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT fingerprint, state, lease_until, status_code, response \
+             FROM purchase_journal WHERE {ROW}"
+        )))
+        .bind(&purchase.client)
+        .bind(&purchase.key)
         .fetch_optional(self.db.pool())
         .await?
         else {
@@ -114,41 +236,41 @@ impl Journal {
         if row.try_get::<String, _>("fingerprint")? != fingerprint {
             return Ok(Lookup::KeyReused);
         }
-        let state: String = row.try_get("state")?;
         let expired = row.try_get::<String, _>("lease_until")? < db::timestamp(now);
-        Ok(match state.as_str() {
-            "done" => Lookup::Done(stored_answer(&row)?),
-            "confirming" if expired => Lookup::Done(stored_answer(&row)?),
-            "retry" => Lookup::Claimable,
-            "running" if expired => Lookup::Claimable,
+        Ok(match state_of(&row)? {
+            PurchaseState::Done => Lookup::Done(stored_answer(&row)?),
+            PurchaseState::Confirming if expired => Lookup::Done(stored_answer(&row)?),
+            PurchaseState::Retry => Lookup::Claimable,
+            PurchaseState::Running if expired => Lookup::Claimable,
             _ => Lookup::Busy,
         })
     }
 
-    /// Takes the purchase to run it until `lease_until`: inserts it, or claims a failed or
+    /// Takes the purchase to run it until `entry.lease_until`: inserts it, or claims a failed or
     /// abandoned one. At most one caller wins a claim.
     pub async fn claim(
         &self,
-        key: &str,
-        fingerprint: &str,
-        policy_request: &str,
-        lease_until: OffsetDateTime,
-        request_id: &str,
-        traceparent: &str,
+        purchase: &PurchaseKey,
+        entry: &NewEntry<'_>,
     ) -> Result<Claim, sqlx::Error> {
         let now = db::now();
         let inserted = sqlx::query(
-            "INSERT INTO purchases (purchase_key, fingerprint, state, attempt, lease_until, \
-             policy_request, notify_attempts, request_id, traceparent, created_at, updated_at) \
-             VALUES ($1, $2, 'running', 1, $3, $4, 0, $5, $6, $7, $7) \
-             ON CONFLICT (purchase_key) DO NOTHING",
+            "INSERT INTO purchase_journal (client, purchase_key, upstream_key, fingerprint, \
+             order_json, state, attempt, lease_until, policy_request, notify_attempts, \
+             request_id, traceparent, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $8, 0, $9, $10, $11, $11) \
+             ON CONFLICT (client, purchase_key) DO NOTHING",
         )
-        .bind(key)
-        .bind(fingerprint)
-        .bind(db::timestamp(lease_until))
-        .bind(policy_request)
-        .bind(request_id)
-        .bind(traceparent)
+        .bind(&purchase.client)
+        .bind(&purchase.key)
+        .bind(entry.upstream_key)
+        .bind(entry.fingerprint)
+        .bind(entry.order)
+        .bind(PurchaseState::Running.as_str())
+        .bind(db::timestamp(entry.lease_until))
+        .bind(entry.policy_request)
+        .bind(entry.request_id)
+        .bind(entry.traceparent)
         .bind(db::timestamp(now))
         .execute(self.db.pool())
         .await?
@@ -156,15 +278,17 @@ impl Journal {
         if inserted == 1 {
             return Ok(Claim::Run {
                 attempt: 1,
-                policy_request: policy_request.to_owned(),
+                policy_request: entry.policy_request.to_owned(),
             });
         }
-        match self.lookup(key, fingerprint, now).await? {
-            Lookup::New => Ok(Claim::Busy),
+        match self.lookup(purchase, entry.fingerprint, now).await? {
+            Lookup::New | Lookup::Busy => Ok(Claim::Busy),
             Lookup::Done(answer) => Ok(Claim::Done(answer)),
-            Lookup::Busy => Ok(Claim::Busy),
             Lookup::KeyReused => Ok(Claim::KeyReused),
-            Lookup::Claimable => self.take_over(key, policy_request, lease_until, now).await,
+            Lookup::Claimable => {
+                self.take_over(purchase, entry.policy_request, entry.lease_until, now)
+                    .await
+            }
         }
     }
 
@@ -172,20 +296,20 @@ impl Journal {
     /// one (a resumed run: the stored body).
     async fn take_over(
         &self,
-        key: &str,
+        purchase: &PurchaseKey,
         policy_request: &str,
         lease_until: OffsetDateTime,
         now: OffsetDateTime,
     ) -> Result<Claim, sqlx::Error> {
-        let row = sqlx::query(
-            "UPDATE purchases SET \
-               policy_request = CASE WHEN state = 'retry' THEN $2 ELSE policy_request END, \
-               state = 'running', lease_until = $3, updated_at = $4 \
-             WHERE purchase_key = $1 \
-               AND (state = 'retry' OR (state = 'running' AND lease_until < $4)) \
-             RETURNING attempt, policy_request",
-        )
-        .bind(key)
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE purchase_journal SET \
+               policy_request = CASE WHEN state = 'retry' THEN $3 ELSE policy_request END, \
+               state = 'running', lease_until = $4, updated_at = $5 \
+             WHERE {ROW} AND (state = 'retry' OR (state = 'running' AND lease_until < $5)) \
+             RETURNING attempt, policy_request"
+        )))
+        .bind(&purchase.client)
+        .bind(&purchase.key)
         .bind(policy_request)
         .bind(db::timestamp(lease_until))
         .bind(db::timestamp(now))
@@ -201,37 +325,80 @@ impl Journal {
         }
     }
 
-    /// The purchase is over: store the answer, and a notification still to send with when the
-    /// follow-up worker may first send it; until then, or until [`Journal::notification_sent`]
-    /// or [`Journal::notification_tried`], the purchase is `confirming`. `false` when this run
-    /// no longer holds the purchase (it outlived its lease and the follow-up worker took it over
-    /// to undo it): its answer must not be given.
+    /// The purchase is over: store the answer and record what it sold as the client's, in one
+    /// transaction; with a confirmation still to send (and when the follow-up worker may first
+    /// send it), the purchase is `confirming` until [`Journal::notification_sent`] or
+    /// [`Journal::notification_tried`]. `false` when this run no longer holds the purchase (it
+    /// outlived its lease and the follow-up worker took it over to undo it): its answer must
+    /// not be given.
     pub async fn finish(
         &self,
-        key: &str,
+        purchase: &PurchaseKey,
         attempt: i64,
-        answer: &StoredAnswer,
+        outcome: Outcome<'_>,
         pending_notification: Option<(&str, OffsetDateTime)>,
     ) -> Result<bool, sqlx::Error> {
         let (notify_request, notify_at) = pending_notification.unzip();
-        let updated = sqlx::query(
-            "UPDATE purchases SET \
-               state = CASE WHEN $4 IS NULL THEN 'done' ELSE 'confirming' END, \
-               lease_until = COALESCE($5, lease_until), status_code = $2, response = $3, \
-               notify_request = $4, notify_next_at = $5, updated_at = $6 \
-             WHERE purchase_key = $1 AND state = 'running' AND attempt = $7",
-        )
-        .bind(key)
-        .bind(i64::from(answer.status))
-        .bind(answer.body.as_str())
-        .bind(notify_request)
+        let next = if notify_request.is_some() {
+            PurchaseState::Confirming
+        } else {
+            PurchaseState::Done
+        };
+        let mut tx = self.db.begin_write().await?;
+        let updated = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE purchase_journal SET state = $3, \
+               lease_until = COALESCE($6, lease_until), status_code = $4, response = $5, \
+               notify_request = $7, notify_next_at = $6, updated_at = $8 \
+             WHERE {ROW} AND state = 'running' AND attempt = $9"
+        )))
+        .bind(&purchase.client)
+        .bind(&purchase.key)
+        .bind(next.as_str())
+        .bind(i64::from(outcome.answer.status))
+        .bind(outcome.answer.body.as_str())
         .bind(notify_at.map(db::timestamp))
+        .bind(notify_request)
         .bind(db::timestamp(db::now()))
         .bind(attempt)
-        .execute(self.db.pool())
+        .execute(&mut *tx)
         .await?
         .rows_affected();
-        Ok(updated == 1)
+        if updated != 1 {
+            return Ok(false);
+        }
+        if let Some((policy, invoice)) = outcome.sold {
+            for (resource, id) in [(Resource::Policy, policy), (Resource::Invoice, invoice)] {
+                sqlx::query(
+                    "INSERT INTO owned (resource, id, client) VALUES ($1, $2, $3) \
+                     ON CONFLICT (resource, id) DO NOTHING",
+                )
+                .bind(resource.as_str())
+                .bind(id.to_string())
+                .bind(&purchase.client)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Whether `client` bought this policy or invoice through the gateway.
+    pub async fn owns(
+        &self,
+        client: &str,
+        resource: Resource,
+        id: Uuid,
+    ) -> Result<bool, sqlx::Error> {
+        let row = sqlx::query("SELECT client FROM owned WHERE resource = $1 AND id = $2")
+            .bind(resource.as_str())
+            .bind(id.to_string())
+            .fetch_optional(self.db.pool())
+            .await?;
+        Ok(match row {
+            Some(row) => row.try_get::<String, _>("client")? == client,
+            None => false,
+        })
     }
 
     /// The run failed after it may have created something: hand it to the follow-up worker
@@ -240,17 +407,18 @@ impl Journal {
     /// Does nothing when this run no longer holds the purchase: whoever took it over undoes it.
     pub async fn abandon(
         &self,
-        key: &str,
+        purchase: &PurchaseKey,
         attempt: i64,
         last_word: Option<&StoredAnswer>,
     ) -> Result<(), sqlx::Error> {
         let now = db::timestamp(db::now());
-        sqlx::query(
-            "UPDATE purchases SET state = 'compensating', lease_until = $2, updated_at = $2, \
-             status_code = $3, response = $4 \
-             WHERE purchase_key = $1 AND state = 'running' AND attempt = $5",
-        )
-        .bind(key)
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE purchase_journal SET state = 'compensating', lease_until = $3, \
+             updated_at = $3, status_code = $4, response = $5 \
+             WHERE {ROW} AND state = 'running' AND attempt = $6"
+        )))
+        .bind(&purchase.client)
+        .bind(&purchase.key)
         .bind(now)
         .bind(last_word.map(|answer| i64::from(answer.status)))
         .bind(last_word.map(|answer| answer.body.as_str()))
@@ -261,14 +429,15 @@ impl Journal {
     }
 
     /// The undoing is done: the purchase is over (with its last word), or open to a new attempt.
-    pub async fn compensated(&self, key: &str) -> Result<(), sqlx::Error> {
-        sqlx::query(
-            "UPDATE purchases SET \
+    pub async fn compensated(&self, purchase: &PurchaseKey) -> Result<(), sqlx::Error> {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE purchase_journal SET \
                state = CASE WHEN response IS NULL THEN 'retry' ELSE 'done' END, \
-               attempt = attempt + 1, updated_at = $2 \
-             WHERE purchase_key = $1 AND state = 'compensating'",
-        )
-        .bind(key)
+               attempt = attempt + 1, updated_at = $3 \
+             WHERE {ROW} AND state = 'compensating'"
+        )))
+        .bind(&purchase.client)
+        .bind(&purchase.key)
         .bind(db::timestamp(db::now()))
         .execute(self.db.pool())
         .await?;
@@ -283,13 +452,15 @@ impl Journal {
         lease_until: OffsetDateTime,
         limit: u32,
     ) -> Result<Vec<Abandoned>, sqlx::Error> {
-        let rows = sqlx::query(
-            "UPDATE purchases SET state = 'compensating', lease_until = $2, updated_at = $1 \
-             WHERE state IN ('running', 'compensating') AND lease_until < $1 \
-               AND purchase_key IN (SELECT purchase_key FROM purchases \
-                 WHERE state IN ('running', 'compensating') AND lease_until < $1 LIMIT $3) \
-             RETURNING purchase_key, attempt, fingerprint, policy_request, request_id, traceparent",
-        )
+        let undoable = PurchaseState::sources(PurchaseState::Compensating);
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE purchase_journal SET state = 'compensating', lease_until = $2, updated_at = $1 \
+             WHERE state IN ({undoable}) AND lease_until < $1 \
+               AND (client, purchase_key) IN (SELECT client, purchase_key FROM purchase_journal \
+                 WHERE state IN ({undoable}) AND lease_until < $1 LIMIT $3) \
+             RETURNING client, purchase_key, upstream_key, attempt, order_json, policy_request, \
+               request_id, traceparent"
+        )))
         .bind(db::timestamp(now))
         .bind(db::timestamp(lease_until))
         .bind(i64::from(limit))
@@ -297,10 +468,12 @@ impl Journal {
         .await?;
         rows.iter()
             .map(|row| {
+                let purchase = purchase_of(row)?;
                 Ok(Abandoned {
-                    key: row.try_get("purchase_key")?,
+                    upstream_key: upstream_key_of(row, &purchase)?,
+                    purchase,
                     attempt: row.try_get("attempt")?,
-                    order: row.try_get("fingerprint")?,
+                    order: row.try_get("order_json")?,
                     policy_request: row.try_get("policy_request")?,
                     request_id: row.try_get("request_id")?,
                     traceparent: row.try_get("traceparent")?,
@@ -310,12 +483,17 @@ impl Journal {
     }
 
     /// An undoing the worker could not finish: try again at `retry_at`.
-    pub async fn postpone(&self, key: &str, retry_at: OffsetDateTime) -> Result<(), sqlx::Error> {
-        sqlx::query(
-            "UPDATE purchases SET lease_until = $2, updated_at = $3 \
-             WHERE purchase_key = $1 AND state = 'compensating'",
-        )
-        .bind(key)
+    pub async fn postpone(
+        &self,
+        purchase: &PurchaseKey,
+        retry_at: OffsetDateTime,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE purchase_journal SET lease_until = $3, updated_at = $4 \
+             WHERE {ROW} AND state = 'compensating'"
+        )))
+        .bind(&purchase.client)
+        .bind(&purchase.key)
         .bind(db::timestamp(retry_at))
         .bind(db::timestamp(db::now()))
         .execute(self.db.pool())
@@ -331,11 +509,12 @@ impl Journal {
         limit: u32,
     ) -> Result<Vec<PendingNotification>, sqlx::Error> {
         let rows = sqlx::query(
-            "UPDATE purchases SET notify_next_at = $2 \
+            "UPDATE purchase_journal SET notify_next_at = $2 \
              WHERE notify_request IS NOT NULL AND notify_next_at <= $1 \
-               AND purchase_key IN (SELECT purchase_key FROM purchases \
+               AND (client, purchase_key) IN (SELECT client, purchase_key FROM purchase_journal \
                  WHERE notify_request IS NOT NULL AND notify_next_at <= $1 LIMIT $3) \
-             RETURNING purchase_key, attempt, notify_request, notify_attempts, request_id, traceparent",
+             RETURNING client, purchase_key, upstream_key, attempt, notify_request, \
+               notify_attempts, request_id, traceparent",
         )
         .bind(db::timestamp(now))
         .bind(db::timestamp(lease_until))
@@ -344,8 +523,10 @@ impl Journal {
         .await?;
         rows.iter()
             .map(|row| {
+                let purchase = purchase_of(row)?;
                 Ok(PendingNotification {
-                    key: row.try_get("purchase_key")?,
+                    upstream_key: upstream_key_of(row, &purchase)?,
+                    purchase,
                     attempt: row.try_get("attempt")?,
                     request: row.try_get("notify_request")?,
                     attempts: row.try_get("notify_attempts")?,
@@ -360,27 +541,19 @@ impl Journal {
     /// purchase's answer stands as recorded.
     pub async fn notification_tried(
         &self,
-        key: &str,
+        purchase: &PurchaseKey,
         retry_at: Option<OffsetDateTime>,
     ) -> Result<(), sqlx::Error> {
-        let now = db::timestamp(db::now());
-        match retry_at {
-            None => sqlx::query(
-                "UPDATE purchases SET state = 'done', notify_request = NULL, notify_next_at = NULL, \
-                 notify_attempts = notify_attempts + 1, updated_at = $2 \
-                 WHERE purchase_key = $1 AND state IN ('confirming', 'done')",
-            )
-            .bind(key)
-            .bind(now),
-            Some(at) => sqlx::query(
-                "UPDATE purchases SET state = 'done', notify_next_at = $3, \
-                 notify_attempts = notify_attempts + 1, updated_at = $2 \
-                 WHERE purchase_key = $1 AND state IN ('confirming', 'done')",
-            )
-            .bind(key)
-            .bind(now)
-            .bind(db::timestamp(at)),
-        }
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE purchase_journal SET state = 'done', \
+               notify_request = CASE WHEN $4 IS NULL THEN NULL ELSE notify_request END, \
+               notify_next_at = $4, notify_attempts = notify_attempts + 1, updated_at = $3 \
+             WHERE {ROW} AND state IN ({CONFIRMABLE}) AND notify_request IS NOT NULL"
+        )))
+        .bind(&purchase.client)
+        .bind(&purchase.key)
+        .bind(db::timestamp(db::now()))
+        .bind(retry_at.map(db::timestamp))
         .execute(self.db.pool())
         .await?;
         Ok(())
@@ -390,15 +563,17 @@ impl Journal {
     /// answered `answer`, which says so.
     pub async fn notification_sent(
         &self,
-        key: &str,
+        purchase: &PurchaseKey,
         answer: &StoredAnswer,
     ) -> Result<(), sqlx::Error> {
-        sqlx::query(
-            "UPDATE purchases SET state = 'done', notify_request = NULL, notify_next_at = NULL, \
-             notify_attempts = notify_attempts + 1, status_code = $2, response = $3, updated_at = $4 \
-             WHERE purchase_key = $1 AND state IN ('confirming', 'done')",
-        )
-        .bind(key)
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE purchase_journal SET state = 'done', notify_request = NULL, \
+               notify_next_at = NULL, notify_attempts = notify_attempts + 1, status_code = $3, \
+               response = $4, updated_at = $5 \
+             WHERE {ROW} AND state IN ({CONFIRMABLE}) AND notify_request IS NOT NULL"
+        )))
+        .bind(&purchase.client)
+        .bind(&purchase.key)
         .bind(i64::from(answer.status))
         .bind(answer.body.as_str())
         .bind(db::timestamp(db::now()))
@@ -409,11 +584,12 @@ impl Journal {
 
     /// When the follow-up worker next has something to do, if anything.
     pub async fn next_followup(&self) -> Result<Option<OffsetDateTime>, sqlx::Error> {
-        let row = sqlx::query(
+        let undoable = PurchaseState::sources(PurchaseState::Compensating);
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT \
-               (SELECT MIN(lease_until) FROM purchases WHERE state IN ('running', 'compensating')) AS undo, \
-               (SELECT MIN(notify_next_at) FROM purchases WHERE notify_request IS NOT NULL) AS notify",
-        )
+               (SELECT MIN(lease_until) FROM purchase_journal WHERE state IN ({undoable})) AS undo, \
+               (SELECT MIN(notify_next_at) FROM purchase_journal) AS notify"
+        )))
         .fetch_one(self.db.pool())
         .await?;
         let undo: Option<String> = row.try_get("undo")?;
@@ -426,6 +602,32 @@ impl Journal {
     }
 }
 
+fn state_of(row: &sqlx::any::AnyRow) -> Result<PurchaseState, sqlx::Error> {
+    let text: String = row.try_get("state")?;
+    PurchaseState::parse(&text).ok_or_else(|| sqlx::Error::ColumnDecode {
+        index: String::from("state"),
+        source: format!("`{text}` is not a purchase state").into(),
+    })
+}
+
+fn purchase_of(row: &sqlx::any::AnyRow) -> Result<PurchaseKey, sqlx::Error> {
+    Ok(PurchaseKey {
+        client: row.try_get("client")?,
+        key: row.try_get("purchase_key")?,
+    })
+}
+
+/// The stored stem of the purchase's upstream keys; for a row from before it was stored (NULL),
+/// the stem that was derived then: the key's SHA-256, as its key was over 200 characters.
+fn upstream_key_of(row: &sqlx::any::AnyRow, purchase: &PurchaseKey) -> Result<String, sqlx::Error> {
+    use sha2::Digest;
+    let stored: Option<String> = row.try_get("upstream_key")?;
+    Ok(stored.unwrap_or_else(|| {
+        let digest = sha2::Sha256::digest(purchase.key.as_bytes());
+        format!("sha256:{}", nfip_kit::auth::hex(&digest))
+    }))
+}
+
 fn stored_answer(row: &sqlx::any::AnyRow) -> Result<StoredAnswer, sqlx::Error> {
     let status: i64 = row.try_get("status_code")?;
     Ok(StoredAnswer {
@@ -435,4 +637,54 @@ fn stored_answer(row: &sqlx::any::AnyRow) -> Result<StoredAnswer, sqlx::Error> {
         })?,
         body: row.try_get("response")?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::PurchaseState::{self, *};
+
+    #[test]
+    fn only_the_moves_of_the_diagram_are_legal() {
+        let legal = [
+            (Running, Running),
+            (Running, Done),
+            (Running, Confirming),
+            (Running, Compensating),
+            (Confirming, Done),
+            (Done, Done),
+            (Compensating, Compensating),
+            (Compensating, Retry),
+            (Compensating, Done),
+            (Retry, Running),
+        ];
+        for from in PurchaseState::ALL {
+            for to in PurchaseState::ALL {
+                assert_eq!(
+                    from.can_become(to),
+                    legal.contains(&(from, to)),
+                    "{from:?} -> {to:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn states_round_trip_through_their_names() {
+        for state in PurchaseState::ALL {
+            assert_eq!(PurchaseState::parse(state.as_str()), Some(state));
+        }
+        assert_eq!(PurchaseState::parse("finished"), None);
+    }
+
+    #[test]
+    fn sql_guards_come_from_the_legal_moves() {
+        assert_eq!(
+            PurchaseState::sources(Compensating),
+            "'running', 'compensating'"
+        );
+        assert_eq!(
+            PurchaseState::sources(Done),
+            "'running', 'confirming', 'done', 'compensating'"
+        );
+    }
 }

@@ -2,17 +2,15 @@
 //! and its published spec (see [`upstream`]).
 
 pub mod api;
-pub mod auth;
+pub mod clients;
 pub mod config;
 pub mod error;
 pub mod followups;
 pub mod journal;
 pub mod metrics;
 pub mod purchase;
+pub mod state;
 pub mod upstream;
-
-use std::sync::Arc;
-use std::time::Duration;
 
 use axum::Router;
 use axum::extract::Path;
@@ -20,71 +18,16 @@ use axum::http::{HeaderValue, header};
 use axum::middleware;
 use axum::response::IntoResponse;
 use axum::routing::get;
-use nfip_kit::Problem;
-use tokio::sync::Notify;
+use nfip_kit::auth::{self, API_KEY_HEADER, Authenticator, Presented};
+use nfip_kit::{Problem, ProblemType};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::{router::OpenApiRouter, routes};
 use utoipa_swagger_ui::Url;
 
-pub use auth::ApiKeys;
 pub use journal::Journal;
 pub use metrics::Metrics;
-use upstream::billing::BillingService;
-use upstream::notification::NotificationService;
-use upstream::policy::PolicyService;
-use upstream::risk::RiskService;
-use upstream::{CallPolicy, Upstream};
-
-/// The four services, each behind its own client.
-#[derive(Debug)]
-pub struct Services {
-    pub risk: RiskService,
-    pub policy: PolicyService,
-    pub billing: BillingService,
-    pub notification: NotificationService,
-}
-
-/// Where the services are.
-#[derive(Debug, Clone)]
-pub struct ServiceUrls {
-    pub risk: String,
-    pub policy: String,
-    pub billing: String,
-    pub notification: String,
-}
-
-impl Services {
-    pub fn new(urls: &ServiceUrls, policy: CallPolicy, metrics: &Metrics) -> Services {
-        let upstream = |name, url: &str| Upstream::new(name, url, policy, metrics.clone());
-        Services {
-            risk: RiskService(upstream("risk", &urls.risk)),
-            policy: PolicyService(upstream("policy", &urls.policy)),
-            billing: BillingService(upstream("billing", &urls.billing)),
-            notification: NotificationService(upstream("notification", &urls.notification)),
-        }
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct Settings {
-    /// Longest a whole request may take.
-    pub request_deadline: Duration,
-    /// Longest a purchase may take (its calls and retries).
-    pub purchase_deadline: Duration,
-    /// First delay before the follow-up worker tries again.
-    pub followup_retry: Duration,
-}
-
-#[derive(Debug, Clone)]
-pub struct AppState {
-    pub services: Arc<Services>,
-    pub journal: Journal,
-    pub config: Arc<Settings>,
-    pub metrics: Metrics,
-    /// Wakes the follow-up worker.
-    pub followups: Arc<Notify>,
-}
+pub use state::{AppState, Endpoint, Endpoints, Gateway, Services, Settings};
 
 struct SecuritySchemes;
 
@@ -94,7 +37,7 @@ impl Modify for SecuritySchemes {
         components.add_security_scheme(
             "api_key",
             SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
-                auth::API_KEY_HEADER,
+                API_KEY_HEADER,
                 "An API key issued to the client",
             ))),
         );
@@ -153,15 +96,24 @@ fn ops_routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(api::metrics))
 }
 
-/// Every public operation may be refused for credentials (401) and may fail because of a
-/// service behind it (502, 503, 504).
+/// Every public operation may be refused for credentials (401) or for its client's rate (429),
+/// and may fail because of a service behind it (502, 503, 504). Every answer carries the
+/// client's rate limit (`RateLimit-Policy`, `RateLimit`).
 fn declare_gateway_problems(openapi: &mut utoipa::openapi::OpenApi) {
-    use error::{UNAUTHORIZED, UPSTREAM_BAD_RESPONSE, UPSTREAM_TIMEOUT, UPSTREAM_UNAVAILABLE};
+    use error::{UPSTREAM_BAD_RESPONSE, UPSTREAM_TIMEOUT, UPSTREAM_UNAVAILABLE};
+    use utoipa::openapi::{HeaderBuilder, RefOr, Type, schema::ObjectBuilder};
     let problems = [
         (
             "401",
             "Missing or invalid API key",
-            Problem::new(UNAUTHORIZED).detail("the API key is not valid"),
+            Problem::new(ProblemType::UNAUTHORIZED).detail("the API key is not valid"),
+        ),
+        (
+            "429",
+            "This client made too many requests; retry after `Retry-After` seconds",
+            Problem::new(clients::TOO_MANY_REQUESTS).detail(
+                "this client may make 50 requests a second (bursts of 100); retry in 1 s",
+            ),
         ),
         (
             "502",
@@ -174,7 +126,7 @@ fn declare_gateway_problems(openapi: &mut utoipa::openapi::OpenApi) {
             "503",
             "A service behind the gateway is unavailable (or failing, and not called for a moment)",
             Problem::new(UPSTREAM_UNAVAILABLE)
-                .detail("billing is unreachable: Connection refused (os error 111)")
+                .detail("billing is unreachable: no connection could be made")
                 .upstream("billing"),
         ),
         (
@@ -185,6 +137,17 @@ fn declare_gateway_problems(openapi: &mut utoipa::openapi::OpenApi) {
                 .upstream("billing"),
         ),
     ];
+    let text = || ObjectBuilder::new().schema_type(Type::String).build();
+    let rate_headers = [
+        (
+            "RateLimit-Policy",
+            "The client's quota (IETF RateLimit headers): `\"per-client\";q=<requests>;w=<seconds>`",
+        ),
+        (
+            "RateLimit",
+            "What is left of it: `\"per-client\";r=<remaining>;t=<seconds until full>`",
+        ),
+    ];
     for item in openapi.paths.paths.values_mut() {
         for operation in [&mut item.get, &mut item.post].into_iter().flatten() {
             for (status, description, example) in &problems {
@@ -193,6 +156,36 @@ fn declare_gateway_problems(openapi: &mut utoipa::openapi::OpenApi) {
                     .responses
                     .entry((*status).to_owned())
                     .or_insert_with(|| nfip_kit::service::problem_response(description, example));
+            }
+            for (status, response) in &mut operation.responses.responses {
+                let RefOr::T(response) = response else {
+                    continue;
+                };
+                if !(status.starts_with('2') || status == "429") {
+                    continue;
+                }
+                for (name, description) in rate_headers {
+                    response.headers.insert(
+                        name.to_owned(),
+                        HeaderBuilder::new()
+                            .schema(Some(text()))
+                            .description(Some(description))
+                            .build()
+                            .into(),
+                    );
+                }
+                if status == "429" {
+                    response.headers.insert(
+                        String::from("Retry-After"),
+                        HeaderBuilder::new()
+                            .schema(Some(
+                                ObjectBuilder::new().schema_type(Type::Integer).build(),
+                            ))
+                            .description(Some("Seconds until a request will be taken again"))
+                            .build()
+                            .into(),
+                    );
+                }
             }
         }
     }
@@ -231,10 +224,17 @@ async fn service_spec(Path(file): Path<String>) -> axum::response::Response {
     }
 }
 
-/// The HTTP app: what `main` serves and what the tests call.
-pub fn app(state: AppState, keys: ApiKeys) -> Router {
+/// The HTTP app: authentication and rate limiting before the public routes; health, metrics,
+/// docs and specs open.
+pub fn app(state: AppState) -> Router {
+    let authenticator = Authenticator {
+        callers: state.settings.clients.clone(),
+        how: Presented::ApiKeyOrBearer,
+    };
+    let limiter = clients::Limiter::new(state.settings.rate_limit);
     let api = public_routes()
-        .route_layer(middleware::from_fn_with_state(keys, auth::require_api_key))
+        .route_layer(middleware::from_fn_with_state(limiter, clients::rate_limit))
+        .route_layer(middleware::from_fn_with_state(authenticator, auth::require))
         .route_layer(middleware::from_fn_with_state(
             state.metrics.clone(),
             metrics::track,

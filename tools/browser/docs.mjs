@@ -1,7 +1,9 @@
 // Swagger UI in a real browser: headless Chromium (Debian's) driven by playwright-core opens
 // /docs of the gateway and of every service, checks that every operation of the process's
 // spec is listed, that the gateway's page offers every service's spec, and runs "Try it out"
-// on the risk lookup, expecting a 200 with a score. Run by `just browser-test` on a fresh stack.
+// on the risk lookup after "Authorize" with the gateway's development key for the services
+// (NFIP_SERVICE_TOKEN), expecting a 200 with a score. Run by `just browser-test` on a fresh
+// stack.
 import { chromium } from "playwright-core";
 import { mkdirSync } from "node:fs";
 
@@ -72,6 +74,11 @@ for (const { name, port } of processes) {
       console.log(`gateway: /docs offers the specs ${options.join(", ")}`);
     }
     if (name === "risk") {
+      await page.locator(".auth-wrapper button.authorize").click();
+      const dialog = page.locator(".modal-ux");
+      await dialog.locator("input").first().fill(process.env.NFIP_SERVICE_TOKEN);
+      await dialog.locator("button.authorize").click();
+      await dialog.locator("button.btn-done").click();
       const operation = page.locator("#operations-risk-get_risk");
       await operation.locator(".opblock-summary").click();
       await operation.locator("button.try-out__btn").click();

@@ -45,8 +45,9 @@ enum Task {
         base: Option<String>,
     },
     /// Run a command against a fresh stack: build, start every process on its default port and
-    /// a throwaway SQLite folder (warnings-only logs), wait until ready, run the command with
-    /// NFIP_GATEWAY_URL and NFIP_API_KEY set, stop the stack, exit with the command's status.
+    /// a throwaway SQLite folder (warnings-only logs, no rate limit), wait until ready, run the
+    /// command with NFIP_GATEWAY_URL, NFIP_API_KEY, NFIP_OTHER_API_KEY and NFIP_SERVICE_TOKEN
+    /// set, stop the stack, exit with the command's status.
     WithStack {
         #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
         command: Vec<String>,
@@ -71,8 +72,45 @@ struct Service {
     port: u16,
 }
 
-/// The API key `up` gives the gateway, printed for the developer.
+/// The API key of the development client `up` gives the gateway, printed for the developer.
 const DEV_API_KEY: &str = "nfip-dev-key";
+/// A second client's key, for checks that one client cannot reach another's purchases.
+const OTHER_API_KEY: &str = "nfip-dev-key-2";
+/// The key the gateway presents to every service in development (each service trusts it).
+const DEV_SERVICE_TOKEN: &str = "nfip-dev-service-token";
+
+/// A registry entry, as `GATEWAY_API_KEYS` and `API_CALLERS` take them.
+fn entry(name: &str, key: &str) -> String {
+    use sha2::Digest;
+    let hash = sha2::Sha256::digest(key.as_bytes());
+    let hex: String = hash.iter().map(|byte| format!("{byte:02x}")).collect();
+    format!("{name}:sha256:{hex}")
+}
+
+/// The credentials every process of a development stack gets: the gateway's two clients and
+/// its key for the services, which the services trust.
+fn credentials(service: &str) -> Vec<(&'static str, String)> {
+    if service != "gateway" {
+        return vec![("API_CALLERS", entry("gateway", DEV_SERVICE_TOKEN))];
+    }
+    let mut env = vec![(
+        "GATEWAY_API_KEYS",
+        format!(
+            "{},{}",
+            entry("dev", DEV_API_KEY),
+            entry("dev-other", OTHER_API_KEY)
+        ),
+    )];
+    for upstream in [
+        "RISK_TOKEN",
+        "POLICY_TOKEN",
+        "BILLING_TOKEN",
+        "NOTIFICATION_TOKEN",
+    ] {
+        env.push((upstream, DEV_SERVICE_TOKEN.to_owned()));
+    }
+    env
+}
 
 const SERVICES: [Service; 5] = [
     Service {
@@ -214,10 +252,8 @@ fn start(
     log: &str,
 ) -> Result<Running, String> {
     let mut command = Command::new(binary(root, release, service.name));
-    if service.name == "gateway" {
-        command.env("GATEWAY_API_KEYS", DEV_API_KEY);
-    }
     let mut child = command
+        .envs(credentials(service.name))
         .current_dir(root)
         .env("LISTEN_ADDR", format!("127.0.0.1:{}", service.port))
         .env("DATABASE_URL", database_url)
@@ -273,10 +309,14 @@ fn start_fresh(root: &Path, release: bool, log: &str) -> Result<(Vec<Running>, P
     let mut running = Vec::new();
     for service in &SERVICES {
         let url = format!("sqlite://{}/{}.db", data.display(), service.name);
-        let env = if service.name == "notification" {
-            vec![outbox.clone()]
-        } else {
-            Vec::new()
+        // Tests and benchmarks are not about rates: no client is limited.
+        let env = match service.name {
+            "notification" => vec![outbox.clone()],
+            "gateway" => vec![
+                ("RATE_LIMIT_PER_SECOND", String::from("1000000")),
+                ("RATE_LIMIT_BURST", String::from("1000000")),
+            ],
+            _ => Vec::new(),
         };
         running.push(start(root, release, service, &url, &env, log)?);
     }
@@ -295,6 +335,8 @@ async fn with_stack(command: &[String]) -> Result<(), String> {
                 .current_dir(&root)
                 .env("NFIP_GATEWAY_URL", "http://127.0.0.1:8080")
                 .env("NFIP_API_KEY", DEV_API_KEY)
+                .env("NFIP_OTHER_API_KEY", OTHER_API_KEY)
+                .env("NFIP_SERVICE_TOKEN", DEV_SERVICE_TOKEN)
                 .status()
                 .await
                 .map_err(|e| format!("cannot run {}: {e}", command[0]))?;
@@ -352,7 +394,12 @@ fn print_banner() {
         );
     }
     println!();
-    println!("  Development API key for the gateway: {DEV_API_KEY}");
+    println!(
+        "  Development API key for the gateway: {DEV_API_KEY} (a second client: {OTHER_API_KEY})"
+    );
+    println!(
+        "  The services trust the gateway's development key: curl -H 'authorization: Bearer {DEV_SERVICE_TOKEN}' localhost:8081/api/risk/33139"
+    );
     println!(
         "  Try: curl -s localhost:8080/purchase -H 'x-api-key: {DEV_API_KEY}' \\\n         -H 'content-type: application/json' -d '{{\"zipcode\":\"33139\",\"base_rate\":1200,\"user\":\"Ada\"}}'"
     );

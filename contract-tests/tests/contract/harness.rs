@@ -64,7 +64,7 @@ async fn a_mock_with_an_undeclared_status_or_media_type_is_refused() {
         .unwrap_err();
     assert_eq!(
         error,
-        "risk get_risk (GET /api/risk/{zipcode}): 418 is not a declared status (declared: 200, 400, 404, 500)"
+        "risk get_risk (GET /api/risk/{zipcode}): 418 is not a declared status (declared: 200, 400, 401, 404, 500)"
     );
     let error = providers
         .policy
@@ -91,10 +91,20 @@ async fn requests_that_break_the_spec_are_reported() {
         .on("pay_invoice")
         .respond(201, crate::helpers::payment())
         .await;
-    let http = reqwest::Client::new();
+    let http = reqwest::Client::builder()
+        .default_headers(nfip_kit::testing::caller_headers())
+        .build()
+        .unwrap();
     let post = |base: String, path: &str, body: serde_json::Value| {
         http.post(format!("{base}{path}")).json(&body).send()
     };
+    // A valid request without the credential the spec requires.
+    reqwest::Client::new()
+        .post(format!("{}/api/policies", providers.policy.uri()))
+        .json(&json!({"holder": "Ada", "zipcode": "33139", "risk_score": 0.9}))
+        .send()
+        .await
+        .unwrap();
     // A required field missing, and a field renamed.
     post(
         providers.policy.uri(),
@@ -119,6 +129,7 @@ async fn requests_that_break_the_spec_are_reported() {
 
     let violations = providers.violations().await;
     let expected = [
+        "policy create_policy (POST /api/policies): sends no credential it declares (security: bearer)",
         "policy create_policy (POST /api/policies): request body at /: \"holder\" is a required property",
         "policy create_policy (POST /api/policies): request body at /: Additional properties are not allowed ('holdr' was unexpected)",
         "billing pay_invoice (POST /api/invoices/{id}/payments): path parameter id=\"42\" at /: \"42\" is not a \"uuid\"",
@@ -149,7 +160,10 @@ async fn what_keeps_to_the_spec_passes() {
         .path(&format!("/api/policies/{POLICY_ID}"))
         .respond(200, policy("active"))
         .await;
-    let http = reqwest::Client::new();
+    let http = reqwest::Client::builder()
+        .default_headers(nfip_kit::testing::caller_headers())
+        .build()
+        .unwrap();
     let created = http
         .post(format!("{}/api/policies", providers.policy.uri()))
         .header("idempotency-key", "k")
@@ -195,4 +209,46 @@ fn operations_are_found_by_method_and_concrete_path() {
         "billing: /api/invoices has no DELETE operation"
     );
     assert!(Spec::from_document("old", json!({"openapi": "3.0.3"})).is_err());
+}
+
+/// The email rule every service applies and the pattern every spec declares for it agree, so a
+/// client generated from a spec refuses what the services would.
+#[test]
+fn the_email_pattern_in_the_specs_is_the_rule_the_services_apply() {
+    use nfip_kit::validate::{EMAIL_PATTERN, email};
+    for (spec, schema) in [("gateway", "Contact"), ("policy", "ContactInput")] {
+        let document = Spec::published(spec).document().clone();
+        let declared = &document["components"]["schemas"][schema]["properties"]["email"]["pattern"];
+        assert_eq!(declared, EMAIL_PATTERN, "{spec} {schema}");
+    }
+    let schema = json!({"type": "string", "pattern": EMAIL_PATTERN});
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    for address in [
+        "a@b.co",
+        "first.last+tag@example.org",
+        "o'brien@mail-1.example.ie",
+        "a,b@c.co",
+        "a<b@c.co",
+        "a(b)@c.co",
+        "\"a b\"@c.co",
+        "a@[127.0.0.1]",
+        ".a@b.co",
+        "a.@b.co",
+        "a..b@c.co",
+        "a@-b.co",
+        "a@b-.co",
+        "a@b.123",
+        "a@b.1a",
+        "ä@b.co",
+        "a@b\u{202e}.co",
+        "Ada <a@b.co>",
+        "a@b",
+        "a b@c.co",
+    ] {
+        assert_eq!(
+            validator.is_valid(&json!(address)),
+            email(address).is_ok(),
+            "{address}"
+        );
+    }
 }

@@ -1,19 +1,20 @@
 //! The consumer under test — the gateway — pointed at the four mocked providers.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::time::Duration;
 
 use nfip_contract_tests::{Answered, Providers, SeenRequest, problem};
-use nfip_gateway::followups::Followups;
+use nfip_gateway::clients::RateLimit;
 use nfip_gateway::upstream::CallPolicy;
-use nfip_gateway::{ApiKeys, AppState, Journal, Metrics, ServiceUrls, Services, Settings};
+use nfip_gateway::{Endpoint, Endpoints, Gateway, Settings};
+use nfip_kit::auth::Callers;
 use nfip_kit::db::Backend;
 use nfip_kit::testing::{TestDatabase, TestServer, eventually};
 use serde_json::{Value, json};
-use tokio::sync::Notify;
 
 pub const KEY: &str = "contract-test-key";
+/// The credential the gateway presents to every provider.
+pub const SERVICE_TOKEN: &str = "contract-test-service-token";
 /// The gateway gives up on one call after this long.
 pub const HOP_TIMEOUT: Duration = Duration::from_millis(200);
 
@@ -28,7 +29,7 @@ pub struct Consumer {
     gateway: TestServer,
     http: reqwest::Client,
     db: TestDatabase,
-    followups: Option<Followups>,
+    built: Option<Gateway>,
 }
 
 impl Consumer {
@@ -36,41 +37,53 @@ impl Consumer {
     pub async fn start() -> Consumer {
         let providers = Providers::start().await;
         let db = TestDatabase::create(Backend::Sqlite).await;
-        let metrics = Metrics::default();
-        let urls = ServiceUrls {
-            risk: providers.risk.uri(),
-            policy: providers.policy.uri(),
-            billing: providers.billing.uri(),
-            notification: providers.notification.uri(),
+        let endpoint = |uri: String| Endpoint::new(uri, Some(SERVICE_TOKEN));
+        let endpoints = Endpoints {
+            risk: endpoint(providers.risk.uri()),
+            policy: endpoint(providers.policy.uri()),
+            billing: endpoint(providers.billing.uri()),
+            notification: endpoint(providers.notification.uri()),
         };
-        let calls = CallPolicy {
-            hop_timeout: HOP_TIMEOUT,
-            connect_timeout: Duration::from_millis(200),
-            attempts: 2,
-            backoff: Duration::from_millis(5),
-            breaker_threshold: 100,
-            breaker_cooldown: Duration::from_millis(100),
+        let settings = Settings {
+            calls: CallPolicy {
+                hop_timeout: HOP_TIMEOUT,
+                connect_timeout: Duration::from_millis(200),
+                attempts: 2,
+                backoff: Duration::from_millis(5),
+                breaker_threshold: 100,
+                breaker_cooldown: Duration::from_millis(100),
+            },
+            clients: Callers::single("contract-tests", KEY),
+            rate_limit: RateLimit::UNLIMITED,
+            deadline: Duration::from_secs(1),
+            followup_retry: Duration::from_millis(20),
+            ..Settings::new(&db.url, endpoints)
         };
-        let state = AppState {
-            services: Arc::new(Services::new(&urls, calls, &metrics)),
-            journal: Journal::connect(&db.url).await.expect("journal"),
-            config: Arc::new(Settings {
-                request_deadline: Duration::from_secs(1),
-                purchase_deadline: Duration::from_secs(1),
-                followup_retry: Duration::from_millis(20),
-            }),
-            metrics,
-            followups: Arc::new(Notify::new()),
-        };
-        let followups = Followups::spawn(state.clone());
-        let gateway =
-            TestServer::spawn(nfip_gateway::app(state, ApiKeys::new([KEY.to_owned()]))).await;
+        let built = Gateway::build(settings).await.expect("the gateway builds");
+        // The client owns the fixture ids, as if it had bought them, so reads and payments
+        // reach the providers (the gateway answers 404 itself for what a client does not own).
+        for (resource, id) in [
+            ("policy", POLICY_ID),
+            ("policy", UNKNOWN_ID),
+            ("invoice", INVOICE_ID),
+            ("invoice", UNKNOWN_ID),
+        ] {
+            sqlx::query(
+                "INSERT INTO owned (resource, id, client) VALUES ($1, $2, 'contract-tests')",
+            )
+            .bind(resource)
+            .bind(id)
+            .execute(built.state.journal.db().pool())
+            .await
+            .expect("grant a fixture id");
+        }
+        let gateway = TestServer::spawn(built.router.clone()).await;
         Consumer {
             providers,
             gateway,
             http: reqwest::Client::new(),
             db,
-            followups: Some(followups),
+            built: Some(built),
         }
     }
 
@@ -134,8 +147,8 @@ impl Consumer {
     }
 
     pub async fn stop(mut self) {
-        if let Some(followups) = self.followups.take() {
-            followups.stop().await;
+        if let Some(built) = self.built.take() {
+            built.stop().await;
         }
         self.db.drop().await;
     }

@@ -13,7 +13,7 @@ use std::path::Path;
 use nfip_contract_tests::replay::{self, Interaction};
 use nfip_contract_tests::{SeenRequest, Spec};
 use nfip_kit::db::Backend;
-use nfip_kit::testing::{TestDatabase, TestServer};
+use nfip_kit::testing::{TestDatabase, TestServer, caller_headers, callers};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -34,26 +34,39 @@ impl Real {
             "risk" => {
                 let ratings = nfip_risk::RatingStore::connect(&db.url).await.unwrap();
                 nfip_risk::seed_if_empty(&ratings).await.unwrap();
-                nfip_risk::app(nfip_risk::AppState { ratings })
+                nfip_risk::app(nfip_risk::AppState { ratings }, callers())
             }
-            "policy" => nfip_policy::app(nfip_policy::AppState {
-                policies: nfip_policy::PolicyStore::connect(&db.url).await.unwrap(),
-            }),
-            "billing" => nfip_billing::app(nfip_billing::AppState {
-                billing: nfip_billing::BillingStore::connect(&db.url).await.unwrap(),
-            }),
-            "notification" => nfip_notification::app(nfip_notification::AppState {
-                notifications: nfip_notification::NotificationStore::connect(&db.url)
-                    .await
-                    .unwrap(),
-                wake: Default::default(),
-            }),
+            "policy" => nfip_policy::app(
+                nfip_policy::AppState {
+                    policies: nfip_policy::PolicyStore::connect(&db.url).await.unwrap(),
+                },
+                callers(),
+            ),
+            "billing" => nfip_billing::app(
+                nfip_billing::AppState {
+                    billing: nfip_billing::BillingStore::connect(&db.url).await.unwrap(),
+                },
+                callers(),
+            ),
+            "notification" => nfip_notification::app(
+                nfip_notification::AppState {
+                    notifications: nfip_notification::NotificationStore::connect(&db.url)
+                        .await
+                        .unwrap(),
+                    wake: Default::default(),
+                },
+                callers(),
+            ),
             other => panic!("no service {other}"),
         };
         Real {
             spec: Spec::published(name),
             server: TestServer::spawn(app).await,
-            http: reqwest::Client::new(),
+            // As the gateway calls them: with the credential they trust.
+            http: reqwest::Client::builder()
+                .default_headers(caller_headers())
+                .build()
+                .unwrap(),
             db,
         }
     }
@@ -132,6 +145,8 @@ async fn prepare(
 ) -> Result<(), String> {
     let exchange = &interaction.exchange;
     let fresh = Uuid::new_v4().to_string();
+    // Each interaction is a purchase (or payment) of its own: its own derived key stem.
+    let derived = Uuid::new_v4().simple().to_string();
     let mut path_id = fresh.clone();
     match (
         real.spec.name.as_str(),
@@ -162,7 +177,8 @@ async fn prepare(
                 .get("idempotency-key")
                 .cloned()
                 .unwrap_or_default()
-                .replace("[uuid]", &fresh);
+                .replace("[uuid]", &fresh)
+                .replace("[derived]", &derived);
             let (path, other) = if real.spec.name == "policy" {
                 (
                     "/api/policies",
@@ -188,7 +204,9 @@ async fn prepare(
         *value = value.replace("[uuid]", &fresh);
     }
     for value in request.headers.values_mut() {
-        *value = value.replace("[uuid]", &fresh);
+        *value = value
+            .replace("[uuid]", &fresh)
+            .replace("[derived]", &derived);
     }
     if let Some(body) = request.body.as_mut() {
         *body = body.replace("[uuid]", &fresh);

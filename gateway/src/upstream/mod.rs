@@ -15,6 +15,7 @@ pub mod risk;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use axum::http::header::AUTHORIZATION;
 use axum::http::{HeaderValue, Method, StatusCode};
 use nfip_kit::Problem;
 use nfip_kit::context::{self, REQUEST_ID, TRACEPARENT};
@@ -22,6 +23,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::metrics::Metrics;
+use crate::state::Endpoint;
 
 /// When the whole operation must be done by.
 #[derive(Debug, Clone, Copy)]
@@ -71,10 +73,12 @@ impl Default for CallPolicy {
 pub enum UpstreamError {
     #[error("{upstream} did not answer in time")]
     Timeout { upstream: &'static str },
+    /// `detail` says what failed, in words that leak nothing of the host (the OS error goes to
+    /// the debug log).
     #[error("{upstream} is unreachable: {detail}")]
     Unreachable {
         upstream: &'static str,
-        detail: String,
+        detail: &'static str,
     },
     #[error("{upstream} is failing; not calling it for a moment")]
     CircuitOpen { upstream: &'static str },
@@ -198,6 +202,7 @@ impl<'a, B: Serialize> Call<'a, B> {
 pub struct Upstream {
     pub name: &'static str,
     base: String,
+    authorization: Option<HeaderValue>,
     http: reqwest::Client,
     policy: CallPolicy,
     breaker: Breaker,
@@ -205,28 +210,50 @@ pub struct Upstream {
 }
 
 impl Upstream {
+    /// A client for the service at `endpoint`, or why its URL cannot be called.
     pub fn new(
         name: &'static str,
-        base_url: &str,
+        endpoint: &Endpoint,
         policy: CallPolicy,
         metrics: Metrics,
-    ) -> Upstream {
+    ) -> Result<Upstream, String> {
+        let base = base_url(&endpoint.url)
+            .map_err(|why| format!("{}_URL `{}` {why}", name.to_uppercase(), endpoint.url))?;
+        let authorization = endpoint
+            .token
+            .as_deref()
+            .map(|token| {
+                let mut value =
+                    HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| {
+                        format!(
+                            "{}_TOKEN has characters a header cannot carry",
+                            name.to_uppercase()
+                        )
+                    })?;
+                value.set_sensitive(true);
+                Ok::<_, String>(value)
+            })
+            .transpose()?;
         let http = reqwest::Client::builder()
             .connect_timeout(policy.connect_timeout)
             .timeout(policy.hop_timeout)
             .pool_max_idle_per_host(64)
+            // Below the services' idle timeout (HEADER_TIMEOUT_MS, 5 s by default), so the pool
+            // never reuses a connection the service is closing.
+            .pool_idle_timeout(Duration::from_secs(2))
             .tcp_nodelay(true)
             .no_proxy()
             .build()
-            .expect("a plain HTTP client builds");
-        Upstream {
+            .map_err(|error| format!("cannot build the HTTP client for {name}: {error}"))?;
+        Ok(Upstream {
             name,
-            base: base_url.trim_end_matches('/').to_owned(),
+            base,
+            authorization,
             http,
             policy,
             breaker: Breaker::new(policy.breaker_threshold, policy.breaker_cooldown),
             metrics,
-        }
+        })
     }
 
     /// Makes the call, retrying what is safe to retry, within `deadline`.
@@ -292,6 +319,9 @@ impl Upstream {
                 .header(REQUEST_ID, current.request_id)
                 .header(TRACEPARENT, current.trace.child().header_value());
         }
+        if let Some(authorization) = &self.authorization {
+            request = request.header(AUTHORIZATION, authorization.clone());
+        }
         if let Some(key) = call.idempotency_key {
             request = request.header("idempotency-key", key);
         }
@@ -309,10 +339,17 @@ impl Upstream {
         let result = match tokio::time::timeout(budget, answer).await {
             Err(_) => Err(UpstreamError::Timeout { upstream }),
             Ok(Err(error)) if error.is_timeout() => Err(UpstreamError::Timeout { upstream }),
-            Ok(Err(error)) => Err(UpstreamError::Unreachable {
-                upstream,
-                detail: root_cause(&error),
-            }),
+            Ok(Err(error)) => {
+                tracing::debug!(upstream, "call failed: {}", root_cause(&error));
+                Err(UpstreamError::Unreachable {
+                    upstream,
+                    detail: if error.is_connect() {
+                        "no connection could be made"
+                    } else {
+                        "the connection failed before the answer"
+                    },
+                })
+            }
             Ok(Ok((status, bytes))) => classify(upstream, call, status, &bytes),
         };
         // A 4xx is the upstream working as specified; anything else that failed counts
@@ -356,6 +393,28 @@ fn classify<B: Serialize, T: DeserializeOwned>(
             ),
         })
     }
+}
+
+/// The base URL of a service: `http://host[:port][/path]`, without a query or fragment.
+/// `https://` is refused until the gateway is built with TLS, rather than failing every call.
+fn base_url(url: &str) -> Result<String, &'static str> {
+    let parsed = reqwest::Url::parse(url).map_err(|_| "is not a URL")?;
+    match parsed.scheme() {
+        "http" => {}
+        "https" => {
+            return Err(
+                "uses https, which this build of the gateway cannot call yet; use http on a private network",
+            );
+        }
+        _ => return Err("is not an http:// URL"),
+    }
+    if parsed.host_str().is_none_or(str::is_empty) {
+        return Err("has no host");
+    }
+    if parsed.query().is_some() || parsed.fragment().is_some() || !parsed.username().is_empty() {
+        return Err("must not carry a query, a fragment or credentials");
+    }
+    Ok(url.trim_end_matches('/').to_owned())
 }
 
 fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
@@ -471,6 +530,28 @@ mod tests {
         }
         breaker.record(false);
         assert!(!breaker.allow());
+    }
+
+    #[test]
+    fn only_plain_http_urls_are_taken() {
+        assert_eq!(
+            base_url("http://127.0.0.1:8081/").unwrap(),
+            "http://127.0.0.1:8081"
+        );
+        assert_eq!(
+            base_url("http://risk.internal/v1").unwrap(),
+            "http://risk.internal/v1"
+        );
+        for (bad, why) in [
+            ("127.0.0.1:8081", "is not"),
+            ("ftp://risk", "is not an http"),
+            ("https://risk", "uses https"),
+            ("http://risk/?x=1", "must not"),
+            ("http://u:p@risk", "must not"),
+            ("not a url", "is not a URL"),
+        ] {
+            assert!(base_url(bad).unwrap_err().starts_with(why), "{bad}");
+        }
     }
 
     #[test]

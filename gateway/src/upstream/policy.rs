@@ -14,7 +14,8 @@ use super::{Call, Deadline, Upstream, UpstreamError};
 #[schema(min_properties = 1)]
 pub struct Contact {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(format = Email, example = "ada@example.org")]
+    #[schema(format = Email, max_length = 254, example = "ada@example.org",
+        pattern = r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")]
     pub email: Option<String>,
     /// E.164 form.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -1,11 +1,9 @@
-use std::sync::Arc;
 use std::time::Duration;
 
-use nfip_gateway::upstream::CallPolicy;
-use nfip_gateway::{ApiKeys, AppState, Journal, Metrics, ServiceUrls, Services, Settings};
+use nfip_gateway::{Endpoint, Endpoints, Gateway, Settings};
+use nfip_kit::auth::Callers;
 use nfip_kit::db::Backend;
 use nfip_kit::testing::{TestDatabase, TestServer};
-use tokio::sync::Notify;
 
 pub const KEY: &str = "test-key";
 
@@ -13,38 +11,43 @@ pub struct TestGateway {
     pub server: TestServer,
     pub http: reqwest::Client,
     pub db: TestDatabase,
+    /// Keeps the follow-up worker beside the app.
+    _gateway: Gateway,
 }
 
-/// The gateway with every service URL pointing at a port nothing listens on.
+/// The gateway with every service URL pointing at a port nothing listens on, and one client
+/// holding [`KEY`].
 pub async fn spawn_gateway() -> TestGateway {
+    spawn_with(|_| {}).await
+}
+
+/// The same, with `adjust` changing the settings first.
+pub async fn spawn_with(adjust: impl FnOnce(&mut Settings)) -> TestGateway {
     let db = TestDatabase::create(Backend::Sqlite).await;
     let nowhere = {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        format!("http://{}", listener.local_addr().unwrap())
+        Endpoint::new(format!("http://{}", listener.local_addr().unwrap()), None)
     };
-    let urls = ServiceUrls {
+    let endpoints = Endpoints {
         risk: nowhere.clone(),
         policy: nowhere.clone(),
         billing: nowhere.clone(),
         notification: nowhere,
     };
-    let metrics = Metrics::default();
-    let state = AppState {
-        services: Arc::new(Services::new(&urls, CallPolicy::default(), &metrics)),
-        journal: Journal::connect(&db.url).await.unwrap(),
-        config: Arc::new(Settings {
-            request_deadline: Duration::from_secs(2),
-            purchase_deadline: Duration::from_secs(2),
-            followup_retry: Duration::from_millis(50),
-        }),
-        metrics,
-        followups: Arc::new(Notify::new()),
+    let mut settings = Settings {
+        clients: Callers::single("test-client", KEY),
+        deadline: Duration::from_secs(2),
+        followup_retry: Duration::from_millis(50),
+        ..Settings::new(&db.url, endpoints)
     };
-    let server = TestServer::spawn(nfip_gateway::app(state, ApiKeys::new([KEY.to_owned()]))).await;
+    adjust(&mut settings);
+    let gateway = Gateway::build(settings).await.unwrap();
+    let server = TestServer::spawn(gateway.router.clone()).await;
     TestGateway {
         server,
         http: reqwest::Client::new(),
         db,
+        _gateway: gateway,
     }
 }
 

@@ -1,10 +1,14 @@
-//! The purchase journal on both backends: who holds a purchase, and what a retry gets.
+//! The purchase journal on both backends: who holds a purchase, what a retry gets, and what a
+//! client owns.
 
 use std::time::Duration;
 
 use nfip_gateway::Journal;
-use nfip_gateway::journal::{Claim, Lookup, StoredAnswer};
+use nfip_gateway::journal::{
+    Claim, Lookup, NewEntry, Outcome, PurchaseKey, Resource, StoredAnswer,
+};
 use nfip_kit::db;
+use uuid::Uuid;
 
 fn soon() -> time::OffsetDateTime {
     db::now() + Duration::from_secs(30)
@@ -21,76 +25,162 @@ fn answer() -> StoredAnswer {
     }
 }
 
+fn key(client: &str, key: &str) -> PurchaseKey {
+    PurchaseKey {
+        client: client.into(),
+        key: key.into(),
+    }
+}
+
+/// `client`'s "k" with this fingerprint and create_policy body, leased until `lease_until`.
+async fn claim(
+    journal: &Journal,
+    client: &str,
+    fingerprint: &str,
+    policy_request: &str,
+    lease_until: time::OffsetDateTime,
+) -> Claim {
+    let entry = NewEntry {
+        fingerprint,
+        order: "{}",
+        upstream_key: "stem",
+        policy_request,
+        lease_until,
+        request_id: "req",
+        traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+    };
+    journal.claim(&key(client, "k"), &entry).await.unwrap()
+}
+
+fn done(answer: &StoredAnswer) -> Outcome<'_> {
+    Outcome { answer, sold: None }
+}
+
 nfip_kit::backend_tests! {
     async fn one_request_holds_a_key_and_retries_get_its_answer(db) {
         let journal = Journal::connect(&db.url).await.unwrap();
-        let run = journal.claim("k", "order-1", "policy-1", soon(), "req", "").await.unwrap();
+        let k = key("a", "k");
+        let run = claim(&journal, "a", "order-1", "policy-1", soon()).await;
         assert_eq!(run, Claim::Run { attempt: 1, policy_request: "policy-1".into() });
-        assert_eq!(journal.claim("k", "order-1", "policy-1", soon(), "req", "").await.unwrap(), Claim::Busy);
-        assert_eq!(journal.claim("k", "order-2", "policy-1", soon(), "req", "").await.unwrap(), Claim::KeyReused);
-        assert!(journal.finish("k", 1, &answer(), None).await.unwrap());
-        assert_eq!(journal.lookup("k", "order-1", db::now()).await.unwrap(), Lookup::Done(answer()));
-        assert_eq!(journal.claim("k", "order-1", "policy-1", soon(), "req", "").await.unwrap(), Claim::Done(answer()));
+        assert_eq!(claim(&journal, "a", "order-1", "policy-1", soon()).await, Claim::Busy);
+        assert_eq!(claim(&journal, "a", "order-2", "policy-1", soon()).await, Claim::KeyReused);
+        assert!(journal.finish(&k, 1, done(&answer()), None).await.unwrap());
+        assert_eq!(journal.lookup(&k, "order-1", db::now()).await.unwrap(), Lookup::Done(answer()));
+        assert_eq!(claim(&journal, "a", "order-1", "policy-1", soon()).await, Claim::Done(answer()));
+    }
+
+    async fn the_same_key_from_another_client_is_another_purchase(db) {
+        let journal = Journal::connect(&db.url).await.unwrap();
+        claim(&journal, "a", "order-1", "policy-1", soon()).await;
+        assert!(journal.finish(&key("a", "k"), 1, done(&answer()), None).await.unwrap());
+        let other = claim(&journal, "b", "order-2", "policy-2", soon()).await;
+        assert_eq!(other, Claim::Run { attempt: 1, policy_request: "policy-2".into() });
+        assert_eq!(journal.lookup(&key("b", "k"), "order-1", db::now()).await.unwrap(), Lookup::KeyReused,
+                   "b's own purchase, not a's");
+    }
+
+    async fn what_a_sale_sold_is_the_clients_own(db) {
+        let journal = Journal::connect(&db.url).await.unwrap();
+        let (policy, invoice) = (Uuid::now_v7(), Uuid::now_v7());
+        claim(&journal, "a", "order", "policy-1", soon()).await;
+        let sold = Outcome { answer: &answer(), sold: Some((policy, invoice)) };
+        assert!(journal.finish(&key("a", "k"), 1, sold, None).await.unwrap());
+        assert!(journal.owns("a", Resource::Policy, policy).await.unwrap());
+        assert!(journal.owns("a", Resource::Invoice, invoice).await.unwrap());
+        assert!(!journal.owns("b", Resource::Policy, policy).await.unwrap());
+        assert!(!journal.owns("a", Resource::Invoice, policy).await.unwrap(), "a policy is no invoice");
+        assert!(!journal.owns("a", Resource::Policy, Uuid::now_v7()).await.unwrap());
     }
 
     async fn a_retry_resumes_an_abandoned_run_with_its_own_policy_request(db) {
         let journal = Journal::connect(&db.url).await.unwrap();
-        journal.claim("k", "order", "policy-as-first-priced", past(), "req", "").await.unwrap();
-        assert_eq!(journal.lookup("k", "order", db::now()).await.unwrap(), Lookup::Claimable);
-        let resumed = journal.claim("k", "order", "policy-priced-again", soon(), "req", "").await.unwrap();
+        claim(&journal, "a", "order", "policy-as-first-priced", past()).await;
+        assert_eq!(journal.lookup(&key("a", "k"), "order", db::now()).await.unwrap(), Lookup::Claimable);
+        let resumed = claim(&journal, "a", "order", "policy-priced-again", soon()).await;
         assert_eq!(resumed, Claim::Run { attempt: 1, policy_request: "policy-as-first-priced".into() });
         assert!(journal.claim_abandoned(db::now(), soon(), 10).await.unwrap().is_empty(), "held again");
     }
 
     async fn a_run_that_outlived_its_lease_cannot_answer_and_the_next_attempt_starts_afresh(db) {
         let journal = Journal::connect(&db.url).await.unwrap();
-        journal.claim("k", "order", "policy-1", past(), "req", "").await.unwrap();
+        let k = key("a", "k");
+        claim(&journal, "a", "order", "policy-1", past()).await;
         let taken = journal.claim_abandoned(db::now(), soon(), 10).await.unwrap();
         assert_eq!(taken.len(), 1);
-        assert_eq!((taken[0].key.as_str(), taken[0].attempt), ("k", 1));
+        assert_eq!((&taken[0].purchase, taken[0].upstream_key.as_str(), taken[0].attempt), (&k, "stem", 1));
         // The slow run finishes, too late: it must not answer as if it had bought.
-        assert!(!journal.finish("k", 1, &answer(), None).await.unwrap());
-        journal.abandon("k", 1, None).await.unwrap();
-        assert_eq!(journal.lookup("k", "order", db::now()).await.unwrap(), Lookup::Busy, "still being undone");
-        journal.compensated("k").await.unwrap();
-        let again = journal.claim("k", "order", "policy-2", soon(), "req", "").await.unwrap();
+        assert!(!journal.finish(&k, 1, done(&answer()), None).await.unwrap());
+        journal.abandon(&k, 1, None).await.unwrap();
+        assert_eq!(journal.lookup(&k, "order", db::now()).await.unwrap(), Lookup::Busy, "still being undone");
+        journal.compensated(&k).await.unwrap();
+        let again = claim(&journal, "a", "order", "policy-2", soon()).await;
         assert_eq!(again, Claim::Run { attempt: 2, policy_request: "policy-2".into() });
     }
 
     async fn a_refusal_is_kept_as_the_last_word_once_undone(db) {
         let journal = Journal::connect(&db.url).await.unwrap();
-        journal.claim("k", "order", "policy-1", soon(), "req", "").await.unwrap();
+        let k = key("a", "k");
+        claim(&journal, "a", "order", "policy-1", soon()).await;
         let refused = StoredAnswer { status: 422, body: String::from("{}") };
-        journal.abandon("k", 1, Some(&refused)).await.unwrap();
+        journal.abandon(&k, 1, Some(&refused)).await.unwrap();
         let taken = journal.claim_abandoned(db::now(), soon(), 10).await.unwrap();
         assert_eq!(taken.len(), 1);
-        journal.compensated("k").await.unwrap();
-        assert_eq!(journal.lookup("k", "order", db::now()).await.unwrap(), Lookup::Done(refused));
+        journal.compensated(&k).await.unwrap();
+        assert_eq!(journal.lookup(&k, "order", db::now()).await.unwrap(), Lookup::Done(refused));
     }
 
     async fn late_notifications_are_claimed_until_sent(db) {
         let journal = Journal::connect(&db.url).await.unwrap();
-        journal.claim("k", "order", "policy-1", soon(), "req", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01").await.unwrap();
-        journal.finish("k", 1, &answer(), Some(("{\"to\": \"a@b.co\"}", db::now()))).await.unwrap();
+        let k = key("a", "k");
+        claim(&journal, "a", "order", "policy-1", soon()).await;
+        journal.finish(&k, 1, done(&answer()), Some(("{\"to\": \"a@b.co\"}", db::now()))).await.unwrap();
         let due = journal.claim_notifications(db::now() + Duration::from_millis(1), soon(), 10).await.unwrap();
         assert_eq!(due.len(), 1);
         assert_eq!((due[0].request.as_str(), due[0].attempts, due[0].request_id.as_str()), ("{\"to\": \"a@b.co\"}", 0, "req"));
         assert!(journal.claim_notifications(db::now(), soon(), 10).await.unwrap().is_empty(), "leased");
-        journal.notification_tried("k", Some(past())).await.unwrap();
+        journal.notification_tried(&k, Some(past())).await.unwrap();
         let again = journal.claim_notifications(db::now(), soon(), 10).await.unwrap();
         assert_eq!(again[0].attempts, 1);
-        journal.notification_tried("k", None).await.unwrap();
+        journal.notification_tried(&k, None).await.unwrap();
         assert!(journal.claim_notifications(db::now() + Duration::from_secs(3600), soon(), 10).await.unwrap().is_empty(), "sent");
     }
 
     async fn a_confirmation_waits_for_its_own_request_then_its_sending_is_the_answer(db) {
         let journal = Journal::connect(&db.url).await.unwrap();
-        journal.claim("k", "order", "policy-1", soon(), "req", "").await.unwrap();
-        assert!(journal.finish("k", 1, &answer(), Some(("{}", soon()))).await.unwrap());
+        let k = key("a", "k");
+        claim(&journal, "a", "order", "policy-1", soon()).await;
+        assert!(journal.finish(&k, 1, done(&answer()), Some(("{}", soon()))).await.unwrap());
         assert!(journal.claim_notifications(db::now(), soon(), 10).await.unwrap().is_empty(), "left to the request");
         let sent = StoredAnswer { status: 201, body: String::from("{\"notification\": \"queued\"}") };
-        journal.notification_sent("k", &sent).await.unwrap();
-        assert_eq!(journal.lookup("k", "order", db::now()).await.unwrap(), Lookup::Done(sent));
+        journal.notification_sent(&k, &sent).await.unwrap();
+        assert_eq!(journal.lookup(&k, "order", db::now()).await.unwrap(), Lookup::Done(sent));
         assert!(journal.claim_notifications(soon() + Duration::from_secs(1), soon(), 10).await.unwrap().is_empty(), "sent");
+    }
+
+    async fn purchases_in_flight_before_clients_were_told_apart_are_still_undone_with_their_keys(db) {
+        use nfip_gateway::journal::MIGRATIONS;
+        let legacy = nfip_kit::Db::connect(&db.url, &MIGRATIONS[..1]).await.unwrap();
+        let long = "~".repeat(201);
+        for key in ["short-key", long.as_str()] {
+            sqlx::query(
+                "INSERT INTO purchases (purchase_key, fingerprint, state, attempt, lease_until, \
+                 policy_request, notify_attempts, request_id, traceparent, created_at, updated_at) \
+                 VALUES ($1, '{\"zipcode\":\"33139\"}', 'running', 1, $2, '{}', 0, 'req', '', $2, $2)",
+            )
+            .bind(key)
+            .bind(db::timestamp(past()))
+            .execute(legacy.pool())
+            .await
+            .unwrap();
+        }
+        legacy.close().await;
+
+        let journal = Journal::connect(&db.url).await.unwrap();
+        let mut taken = journal.claim_abandoned(db::now(), soon(), 10).await.unwrap();
+        taken.sort_by_key(|a| a.purchase.key.len());
+        assert_eq!(taken.len(), 2);
+        assert_eq!((taken[0].purchase.client.as_str(), taken[0].upstream_key.as_str()), ("", "short-key"));
+        assert_eq!(taken[0].order, "{\"zipcode\":\"33139\"}");
+        assert!(taken[1].upstream_key.starts_with("sha256:") && taken[1].upstream_key.len() == 71);
     }
 }

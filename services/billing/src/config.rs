@@ -14,6 +14,12 @@ pub struct Cli {
     #[arg(long, env = "DATABASE_URL", default_value = "sqlite://data/billing.db")]
     pub database_url: String,
 
+    #[command(flatten)]
+    pub callers: nfip_kit::auth::CallerArgs,
+
+    #[command(flatten)]
+    pub serve: nfip_kit::serve::ServeArgs,
+
     /// Print the OpenAPI document to stdout and exit.
     #[arg(long)]
     pub print_openapi: bool,

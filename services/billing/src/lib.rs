@@ -7,6 +7,7 @@ pub mod error;
 pub mod store;
 
 use axum::Router;
+use nfip_kit::auth::Callers;
 use utoipa::OpenApi;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
@@ -46,11 +47,11 @@ fn api() -> OpenApiRouter<AppState> {
 
 /// The service's OpenAPI document, as committed in `openapi/billing.json`.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    nfip_kit::service::openapi(api())
+    nfip_kit::service::internal_openapi(api())
 }
 
 /// The HTTP app: what `main` serves and what the tests call.
-pub fn app(state: AppState) -> Router {
+pub fn app(state: AppState, callers: Callers) -> Router {
     let db = state.billing.db().clone();
-    nfip_kit::service::app(api(), state, db)
+    nfip_kit::service::app(api(), state, db, callers)
 }

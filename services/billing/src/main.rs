@@ -14,6 +14,6 @@ async fn run(cli: Cli) -> Result<(), String> {
     let billing = BillingStore::connect(&cli.database_url)
         .await
         .map_err(|e| e.to_string())?;
-    let app = nfip_billing::app(AppState { billing });
-    nfip_kit::serve::run("billing", cli.listen, app).await
+    let app = nfip_billing::app(AppState { billing }, cli.callers.load()?);
+    nfip_kit::serve::run("billing", cli.listen, app, cli.serve.limits()).await
 }

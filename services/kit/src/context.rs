@@ -11,6 +11,8 @@ use axum::response::Response;
 use tracing::Instrument;
 use uuid::Uuid;
 
+use crate::auth::Caller;
+
 pub const REQUEST_ID: &str = "x-request-id";
 pub const TRACEPARENT: &str = "traceparent";
 
@@ -147,13 +149,23 @@ pub async fn middleware(req: Request, next: Next) -> Response {
     }
     let status = response.status().as_u16();
     let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let by = response
+        .extensions()
+        .get::<Caller>()
+        .map_or("", |caller| caller.name());
     span.in_scope(|| {
         if status >= 500 {
-            tracing::error!("{method} {path} -> {status} in {elapsed_ms:.1} ms");
+            tracing::error!(
+                caller = by,
+                "{method} {path} -> {status} in {elapsed_ms:.1} ms"
+            );
         } else if quiet {
             tracing::debug!("{method} {path} -> {status} in {elapsed_ms:.1} ms");
         } else {
-            tracing::info!("{method} {path} -> {status} in {elapsed_ms:.1} ms");
+            tracing::info!(
+                caller = by,
+                "{method} {path} -> {status} in {elapsed_ms:.1} ms"
+            );
         }
     });
     response

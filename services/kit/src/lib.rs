@@ -1,6 +1,7 @@
 //! Plumbing shared by the nfip services and the gateway. No domain types live here: only the
 //! error format, extractors, request context, telemetry, serving, health and database access.
 
+pub mod auth;
 pub mod context;
 pub mod db;
 pub mod extract;

@@ -81,6 +81,26 @@ impl ProblemType {
         "Service unavailable",
         StatusCode::SERVICE_UNAVAILABLE,
     );
+    pub const UNAUTHORIZED: Self = Self::new(
+        "unauthorized",
+        "Missing or invalid credentials",
+        StatusCode::UNAUTHORIZED,
+    );
+    pub const REQUEST_TIMEOUT: Self = Self::new(
+        "request-timeout",
+        "The request did not arrive in time",
+        StatusCode::REQUEST_TIMEOUT,
+    );
+    pub const URI_TOO_LONG: Self = Self::new(
+        "uri-too-long",
+        "The request target is too long",
+        StatusCode::URI_TOO_LONG,
+    );
+    pub const HEADERS_TOO_LARGE: Self = Self::new(
+        "headers-too-large",
+        "The request headers are too large",
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+    );
 
     /// The `type` member: a URN, stable across releases, that clients may match on.
     pub fn uri(&self) -> String {

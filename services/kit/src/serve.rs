@@ -1,9 +1,100 @@
-//! Binding and serving with graceful shutdown.
+//! Binding and serving: connection hygiene, limits, graceful shutdown.
+//!
+//! One client must not be able to stop a process from serving others, so every connection is
+//! bounded:
+//! - a request's headers must arrive within the header timeout, which also bounds how long a
+//!   keep-alive connection may sit idle between requests (hyper measures both from the moment
+//!   it waits for a request head);
+//! - its body within the body timeout, in full (a body shorter than its `Content-Length` is not
+//!   waited for beyond it), and the whole request within the request timeout;
+//! - at most `max_connections` connections are served at once. Past that, a small reserve of
+//!   connections is still answered, one request each: `/healthz` and `/readyz` as usual, so
+//!   orchestrators are not misled, anything else with a 503 problem; beyond the reserve, a
+//!   connection is closed at once.
+//!
+//! Every answer these limits give is a problem+json. The process also raises its soft limit
+//! on open files to the hard limit, so the cap, not the file limit, is what binds.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+
+use crate::problem::{Problem, ProblemType};
+use crate::service::BODY_LIMIT;
+
+/// Connections answered past the cap, one request each (health checks, 503s).
+const RESERVE: usize = 64;
+/// The longest request target answered; longer ones get a 414 problem.
+pub const MAX_URI: usize = 8 * 1024;
+/// The most header bytes, and headers, a request may carry; more get a 431 problem.
+pub const MAX_HEADER_BYTES: usize = 16 * 1024;
+pub const MAX_HEADERS: usize = 100;
+
+/// The limits every process serves with, from flags or the environment.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServeArgs {
+    /// Longest a connection may take to send a request's headers, which is also the longest it
+    /// may stay idle between requests, in milliseconds.
+    #[arg(long, env = "HEADER_TIMEOUT_MS", default_value_t = 5_000)]
+    pub header_timeout_ms: u64,
+
+    /// Longest a request's body may take to arrive in full, in milliseconds.
+    #[arg(long, env = "BODY_TIMEOUT_MS", default_value_t = 10_000)]
+    pub body_timeout_ms: u64,
+
+    /// Longest a request may take from its headers to its answer, in milliseconds.
+    #[arg(long, env = "REQUEST_TIMEOUT_MS", default_value_t = 30_000)]
+    pub request_timeout_ms: u64,
+
+    /// Connections served at once; past this, only health checks are answered.
+    #[arg(long, env = "MAX_CONNECTIONS", default_value_t = 10_000)]
+    pub max_connections: usize,
+}
+
+impl ServeArgs {
+    pub fn limits(&self) -> Limits {
+        Limits {
+            header_timeout: Duration::from_millis(self.header_timeout_ms.max(1)),
+            body_timeout: Duration::from_millis(self.body_timeout_ms.max(1)),
+            request_timeout: Duration::from_millis(self.request_timeout_ms.max(1)),
+            max_connections: self.max_connections.max(1),
+        }
+    }
+}
+
+/// See the module documentation.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub header_timeout: Duration,
+    pub body_timeout: Duration,
+    pub request_timeout: Duration,
+    pub max_connections: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            header_timeout: Duration::from_secs(5),
+            body_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(30),
+            max_connections: 10_000,
+        }
+    }
+}
 
 /// Binds `addr`, with an error that says which address could not be taken.
 pub async fn bind(addr: SocketAddr) -> Result<TcpListener, String> {
@@ -12,11 +103,182 @@ pub async fn bind(addr: SocketAddr) -> Result<TcpListener, String> {
         .map_err(|error| format!("cannot listen on {addr}: {error}"))
 }
 
-/// Serves until SIGINT or SIGTERM, then stops accepting and lets in-flight requests finish.
-pub async fn serve(listener: TcpListener, app: Router) -> std::io::Result<()> {
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
+/// Serves `app` within `limits` until `shutdown` resolves, then stops accepting and lets the
+/// connections finish their requests (for at most the request timeout).
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    limits: Limits,
+    shutdown: impl Future<Output = ()>,
+) {
+    raise_open_file_limit();
+    let app = app.layer(middleware::from_fn_with_state(limits, guard));
+    let reserve_app = app.clone().layer(middleware::from_fn(health_only));
+    let regular = Arc::new(Semaphore::new(limits.max_connections));
+    let reserve = Arc::new(Semaphore::new(RESERVE));
+    let mut builder = http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_timeout)
+        .max_headers(MAX_HEADERS * 2);
+    let mut one_request = builder.clone();
+    one_request.keep_alive(false);
+    let graceful = GracefulShutdown::new();
+    let accept_errors = AcceptErrors::default();
+    tokio::pin!(shutdown);
+    loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(error) => {
+                    accept_errors.pause(&error).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let (permit, service, http) = match Arc::clone(&regular).try_acquire_owned() {
+            Ok(permit) => (permit, app.clone(), &builder),
+            Err(_) => match Arc::clone(&reserve).try_acquire_owned() {
+                Ok(permit) => (permit, reserve_app.clone(), &one_request),
+                Err(_) => continue, // dropped: closed at once
+            },
+        };
+        let _ = stream.set_nodelay(true);
+        let connection = graceful
+            .watch(http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service)));
+        tokio::spawn(async move {
+            let _ = connection.await;
+            drop(permit);
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(limits.request_timeout, graceful.shutdown())
         .await
+        .is_err()
+    {
+        tracing::warn!(
+            "connections still open after {:?}; closing them",
+            limits.request_timeout
+        );
+    }
+}
+
+/// Accept errors (out of file descriptors, mostly) pause accepting briefly instead of spinning,
+/// and are logged at most once a second.
+#[derive(Default)]
+struct AcceptErrors {
+    last_logged: AtomicU64,
+    started: std::sync::OnceLock<Instant>,
+}
+
+impl AcceptErrors {
+    async fn pause(&self, error: &std::io::Error) {
+        let started = self.started.get_or_init(Instant::now);
+        let now = started.elapsed().as_secs() + 1;
+        if self.last_logged.swap(now, Ordering::Relaxed) != now {
+            tracing::warn!("cannot accept a connection: {error}; pausing accepts for 50 ms");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Per request: the target and header sizes, then the whole body read within the body timeout
+/// (and the body limit), then the answer within the request timeout. Each refusal is a
+/// problem.
+async fn guard(State(limits): State<Limits>, request: Request, next: Next) -> Response {
+    if request.uri().to_string().len() > MAX_URI {
+        return Problem::new(ProblemType::URI_TOO_LONG)
+            .detail(format!("the request target is over {MAX_URI} bytes"))
+            .into_response();
+    }
+    let header_bytes: usize = request
+        .headers()
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len() + 4)
+        .sum();
+    if header_bytes > MAX_HEADER_BYTES || request.headers().len() > MAX_HEADERS {
+        return Problem::new(ProblemType::HEADERS_TOO_LARGE)
+            .detail(format!(
+                "send at most {MAX_HEADERS} headers and {MAX_HEADER_BYTES} bytes of them"
+            ))
+            .into_response();
+    }
+    let (parts, body) = request.into_parts();
+    let read = axum::body::to_bytes(body, BODY_LIMIT);
+    let bytes = match tokio::time::timeout(limits.body_timeout, read).await {
+        Ok(Ok(bytes)) => bytes,
+        Ok(Err(error)) => return body_error(&error),
+        Err(_) => {
+            tracing::warn!(
+                "{} {}: the body did not arrive in time",
+                parts.method,
+                parts.uri.path()
+            );
+            return Problem::new(ProblemType::REQUEST_TIMEOUT)
+                .detail(format!(
+                    "the body did not arrive within {} ms",
+                    limits.body_timeout.as_millis()
+                ))
+                .into_response();
+        }
+    };
+    let (method, path) = (parts.method.clone(), parts.uri.path().to_owned());
+    let request = Request::from_parts(parts, Body::from(bytes));
+    match tokio::time::timeout(limits.request_timeout, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => {
+            tracing::error!("{method} {path}: not answered within the request timeout");
+            Problem::new(ProblemType::UNAVAILABLE)
+                .detail(format!(
+                    "the request was not answered within {} ms",
+                    limits.request_timeout.as_millis()
+                ))
+                .into_response()
+        }
+    }
+}
+
+fn body_error(error: &axum::Error) -> Response {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(cause) = source {
+        if cause.is::<http_body_util::LengthLimitError>() {
+            return Problem::new(ProblemType::PAYLOAD_TOO_LARGE)
+                .detail("length limit exceeded")
+                .into_response();
+        }
+        source = cause.source();
+    }
+    Problem::new(ProblemType::MALFORMED_REQUEST)
+        .detail("the body could not be read")
+        .into_response()
+}
+
+/// A connection past the cap: health checks as usual, anything else a 503.
+async fn health_only(request: Request, next: Next) -> Response {
+    if matches!(request.uri().path(), "/healthz" | "/readyz") {
+        return next.run(request).await;
+    }
+    let mut response = Problem::new(ProblemType::UNAVAILABLE)
+        .detail("too many connections; retry shortly")
+        .into_response();
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    response
+}
+
+/// Lets this process open as many files (and so sockets) as the hard limit allows.
+fn raise_open_file_limit() {
+    // SAFETY: getrlimit/setrlimit with a valid resource and a pointer to a local struct.
+    unsafe {
+        let mut limit = std::mem::zeroed::<libc::rlimit>();
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && limit.rlim_cur < limit.rlim_max
+        {
+            limit.rlim_cur = limit.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+        }
+    }
 }
 
 /// Resolves on Ctrl-C (SIGINT) or SIGTERM.
@@ -64,15 +326,13 @@ pub async fn main(
 }
 
 /// Binds `addr`, says where the service and its docs are, and serves until told to stop.
-pub async fn run(name: &str, addr: SocketAddr, app: Router) -> Result<(), String> {
+pub async fn run(name: &str, addr: SocketAddr, app: Router, limits: Limits) -> Result<(), String> {
     let listener = bind(addr).await?;
     let local = listener
         .local_addr()
         .map_err(|error| format!("cannot read the listening address: {error}"))?;
     tracing::info!("{name} listening on http://{local} (Swagger UI: http://{local}/docs)");
-    serve(listener, app)
-        .await
-        .map_err(|error| format!("serving on {local} failed: {error}"))?;
+    serve(listener, app, limits, shutdown_signal()).await;
     tracing::info!("{name} stopped");
     Ok(())
 }

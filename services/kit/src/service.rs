@@ -15,6 +15,7 @@ use utoipa::openapi::{OpenApi, Ref};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_swagger_ui::{Config, SwaggerUi, Url};
 
+use crate::auth::{self, Authenticator, Callers, Presented};
 use crate::db::Db;
 use crate::problem::{self, PROBLEM_JSON, Problem, ProblemType};
 use crate::{context, health, spec};
@@ -118,8 +119,76 @@ fn declare_standard_problems(openapi: &mut OpenApi) {
     }
 }
 
-/// The service's HTTP app, with its own spec in Swagger UI.
-pub fn app<S: Clone + Send + Sync + 'static>(api: OpenApiRouter<S>, state: S, db: Db) -> Router {
+/// A service's API: every operation needs a trusted caller's credential,
+/// `Authorization: Bearer <key>` (a 401 problem otherwise), and the spec says so.
+pub fn internal<S: Clone + Send + Sync + 'static>(mut api: OpenApiRouter<S>) -> OpenApiRouter<S> {
+    use utoipa::openapi::security::{
+        HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
+    };
+    let openapi = api.get_openapi_mut();
+    openapi
+        .components
+        .get_or_insert_with(Default::default)
+        .add_security_scheme(
+        "bearer",
+        SecurityScheme::Http(
+            HttpBuilder::new()
+                .scheme(HttpAuthScheme::Bearer)
+                .description(Some(
+                    "A key this service trusts (its `API_CALLERS`): the gateway's, in a deployment",
+                ))
+                .build(),
+        ),
+    );
+    let unauthorized = Problem::new(ProblemType::UNAUTHORIZED)
+        .detail("send a credential as `Authorization: Bearer <key>`");
+    for item in openapi.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ];
+        for operation in operations.into_iter().flatten() {
+            operation.security = Some(vec![SecurityRequirement::new(
+                "bearer",
+                Vec::<String>::new(),
+            )]);
+            operation
+                .responses
+                .responses
+                .entry(String::from("401"))
+                .or_insert_with(|| {
+                    problem_response("Missing or untrusted credential", &unauthorized)
+                });
+        }
+    }
+    api
+}
+
+/// A service's complete OpenAPI document: its [`internal`] operations plus the health ones.
+pub fn internal_openapi<S: Clone + Send + Sync + 'static>(api: OpenApiRouter<S>) -> OpenApi {
+    openapi(internal(api))
+}
+
+/// A service's HTTP app: its [`internal`] API, which only `callers` may call, with its own
+/// spec in Swagger UI.
+pub fn app<S: Clone + Send + Sync + 'static>(
+    api: OpenApiRouter<S>,
+    state: S,
+    db: Db,
+    callers: Callers,
+) -> Router {
+    if callers.is_empty() {
+        tracing::warn!("no caller is configured (API_CALLERS): every /api call will be refused");
+    }
+    let authenticator = Authenticator {
+        callers,
+        how: Presented::Bearer,
+    };
+    let api =
+        internal(api).route_layer(middleware::from_fn_with_state(authenticator, auth::require));
     app_with_docs(api, state, db, Vec::new())
 }
 

@@ -8,11 +8,33 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use axum::Router;
+use axum::http::{HeaderMap, HeaderValue, header};
 use sqlx::{Connection, Executor};
 use tokio::net::TcpListener;
 use uuid::Uuid;
 
+use crate::auth::Callers;
 use crate::db::Backend;
+use crate::serve::Limits;
+
+/// The key tests present to a service, as the gateway does, and the caller it names.
+pub const CALLER_KEY: &str = "test-caller-key";
+pub const CALLER: &str = "gateway";
+
+/// The registry a service under test trusts: [`CALLER`] with [`CALLER_KEY`].
+pub fn callers() -> Callers {
+    Callers::single(CALLER, CALLER_KEY)
+}
+
+/// `Authorization: Bearer` [`CALLER_KEY`], for a test's HTTP client.
+pub fn caller_headers() -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        header::AUTHORIZATION,
+        HeaderValue::from_str(&format!("Bearer {CALLER_KEY}")).expect("an ASCII header"),
+    );
+    headers
+}
 
 pub const POSTGRES_ENV: &str = "NFIP_TEST_POSTGRES_URL";
 pub const DEFAULT_POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/test";
@@ -103,16 +125,22 @@ pub struct TestServer {
 }
 
 impl TestServer {
+    /// Serves `app` as `main` does, with the default limits.
     pub async fn spawn(app: Router) -> TestServer {
+        TestServer::spawn_with(app, Limits::default()).await
+    }
+
+    pub async fn spawn_with(app: Router, limits: Limits) -> TestServer {
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind 127.0.0.1:0");
         let addr = listener.local_addr().expect("local address");
-        let task = tokio::spawn(async move {
-            axum::serve(listener, app)
-                .await
-                .expect("serve the test app");
-        });
+        let task = tokio::spawn(crate::serve::serve(
+            listener,
+            app,
+            limits,
+            std::future::pending(),
+        ));
         TestServer { addr, task }
     }
 
@@ -191,6 +219,7 @@ impl ServiceProcess {
         let mut child = tokio::process::Command::new(binary)
             .args(args)
             .env("RUST_LOG", "info")
+            .env("API_CALLERS", crate::auth::entry(CALLER, CALLER_KEY))
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::piped())
             .kill_on_drop(true)

@@ -56,6 +56,12 @@ pub struct Cli {
     #[arg(long, env = "ATTEMPT_LEASE_MS", default_value_t = 60_000)]
     pub attempt_lease_ms: u64,
 
+    #[command(flatten)]
+    pub callers: nfip_kit::auth::CallerArgs,
+
+    #[command(flatten)]
+    pub serve: nfip_kit::serve::ServeArgs,
+
     /// Print the OpenAPI document to stdout and exit.
     #[arg(long)]
     pub print_openapi: bool,

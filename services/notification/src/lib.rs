@@ -11,6 +11,7 @@ pub mod store;
 use std::sync::Arc;
 
 use axum::Router;
+use nfip_kit::auth::Callers;
 use tokio::sync::Notify;
 use utoipa::OpenApi;
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -52,12 +53,12 @@ fn api() -> OpenApiRouter<AppState> {
 
 /// The service's OpenAPI document, as committed in `openapi/notification.json`.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    nfip_kit::service::openapi(api())
+    nfip_kit::service::internal_openapi(api())
 }
 
 /// The HTTP app: what `main` serves and what the tests call. Delivery is the
 /// [`delivery::Worker`]'s job, started beside it.
-pub fn app(state: AppState) -> Router {
+pub fn app(state: AppState, callers: Callers) -> Router {
     let db = state.notifications.db().clone();
-    nfip_kit::service::app(api(), state, db)
+    nfip_kit::service::app(api(), state, db, callers)
 }

@@ -46,11 +46,14 @@ async fn run(cli: Cli) -> Result<(), String> {
         lease: Duration::from_millis(cli.attempt_lease_ms),
     };
     let worker = Worker::spawn(notifications.clone(), channel, retry);
-    let app = nfip_notification::app(AppState {
-        notifications,
-        wake: worker.waker(),
-    });
-    let served = nfip_kit::serve::run("notification", cli.listen, app).await;
+    let app = nfip_notification::app(
+        AppState {
+            notifications,
+            wake: worker.waker(),
+        },
+        cli.callers.load()?,
+    );
+    let served = nfip_kit::serve::run("notification", cli.listen, app, cli.serve.limits()).await;
     worker.stop().await;
     served
 }

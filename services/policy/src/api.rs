@@ -19,7 +19,8 @@ use crate::store::Created;
 #[schema(min_properties = 1)]
 pub struct ContactInput {
     #[serde(default)]
-    #[schema(format = Email, example = "ada@example.org")]
+    #[schema(format = Email, max_length = 254, example = "ada@example.org",
+        pattern = r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")]
     pub email: Option<String>,
     /// E.164 form.
     #[serde(default)]

@@ -14,6 +14,6 @@ async fn run(cli: Cli) -> Result<(), String> {
     let policies = PolicyStore::connect(&cli.database_url)
         .await
         .map_err(|e| e.to_string())?;
-    let app = nfip_policy::app(AppState { policies });
-    nfip_kit::serve::run("policy", cli.listen, app).await
+    let app = nfip_policy::app(AppState { policies }, cli.callers.load()?);
+    nfip_kit::serve::run("policy", cli.listen, app, cli.serve.limits()).await
 }

@@ -8,6 +8,7 @@ pub mod ratings_csv;
 pub mod store;
 
 use axum::Router;
+use nfip_kit::auth::Callers;
 use utoipa::OpenApi;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
@@ -42,13 +43,13 @@ fn api() -> OpenApiRouter<AppState> {
 
 /// The service's OpenAPI document, as committed in `openapi/risk.json`.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    nfip_kit::service::openapi(api())
+    nfip_kit::service::internal_openapi(api())
 }
 
 /// The HTTP app: what `main` serves and what the tests call.
-pub fn app(state: AppState) -> Router {
+pub fn app(state: AppState, callers: Callers) -> Router {
     let db = state.ratings.db().clone();
-    nfip_kit::service::app(api(), state, db)
+    nfip_kit::service::app(api(), state, db, callers)
 }
 
 /// Seeds the rating table from the bundled sample when it is empty; returns how many rows it

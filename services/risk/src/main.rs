@@ -37,8 +37,8 @@ async fn run(cli: Cli) -> Result<(), String> {
             if seeded > 0 {
                 tracing::info!("seeded {seeded} ZIP ratings from the bundled sample data");
             }
-            let app = nfip_risk::app(AppState { ratings });
-            nfip_kit::serve::run("risk", cli.listen, app).await
+            let app = nfip_risk::app(AppState { ratings }, cli.callers.load()?);
+            nfip_kit::serve::run("risk", cli.listen, app, cli.serve.limits()).await
         }
     }
 }

@@ -2,11 +2,12 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use nfip_gateway::followups::Followups;
+use nfip_gateway::clients::RateLimit;
 use nfip_gateway::upstream::CallPolicy;
-use nfip_gateway::{ApiKeys, AppState, Journal, Metrics, ServiceUrls, Services, Settings};
+use nfip_gateway::{Endpoint, Endpoints, Gateway, Journal, Settings};
+use nfip_kit::auth::{Callers, entry};
 use nfip_kit::db::Backend;
-use nfip_kit::testing::{TestDatabase, TestServer, eventually};
+use nfip_kit::testing::{CALLER_KEY, TestDatabase, TestServer, callers, eventually};
 use nfip_notification::delivery::{Outbox, RetryPolicy, Worker};
 use serde_json::{Value, json};
 use sqlx::Row;
@@ -14,7 +15,9 @@ use tokio::sync::Notify;
 
 use crate::proxy::FaultProxy;
 
+/// The key of the client the tests buy as, and of another client.
 pub const KEY: &str = "system-test-key";
+pub const OTHER_KEY: &str = "another-client-key";
 /// One call to a service may take this long before the gateway gives up on it.
 pub const HOP_TIMEOUT: Duration = Duration::from_millis(300);
 /// A whole purchase may take this long.
@@ -60,7 +63,7 @@ pub struct Stack {
     outbox: PathBuf,
     databases: Vec<TestDatabase>,
     worker: Option<Worker>,
-    followups: Option<Followups>,
+    gateway_process: Option<Gateway>,
 }
 
 impl Stack {
@@ -75,14 +78,18 @@ impl Stack {
             .unwrap();
         nfip_risk::seed_if_empty(&ratings).await.unwrap();
         let risk_db = ratings.db().pool().clone();
-        let risk = Service::start(nfip_risk::app(nfip_risk::AppState { ratings }), risk_db).await;
+        let risk = Service::start(
+            nfip_risk::app(nfip_risk::AppState { ratings }, callers()),
+            risk_db,
+        )
+        .await;
 
         let policies = nfip_policy::PolicyStore::connect(&databases[1].url)
             .await
             .unwrap();
         let policy_db = policies.db().pool().clone();
         let policy = Service::start(
-            nfip_policy::app(nfip_policy::AppState { policies }),
+            nfip_policy::app(nfip_policy::AppState { policies }, callers()),
             policy_db,
         )
         .await;
@@ -92,9 +99,12 @@ impl Stack {
             .unwrap();
         let billing_db = billing_store.db().pool().clone();
         let billing = Service::start(
-            nfip_billing::app(nfip_billing::AppState {
-                billing: billing_store,
-            }),
+            nfip_billing::app(
+                nfip_billing::AppState {
+                    billing: billing_store,
+                },
+                callers(),
+            ),
             billing_db,
         )
         .await;
@@ -112,45 +122,48 @@ impl Stack {
         let worker = Worker::spawn(notifications.clone(), channel, RetryPolicy::default());
         let notification_db = notifications.db().pool().clone();
         let notification = Service::start(
-            nfip_notification::app(nfip_notification::AppState {
-                notifications,
-                wake: worker.waker(),
-            }),
+            nfip_notification::app(
+                nfip_notification::AppState {
+                    notifications,
+                    wake: worker.waker(),
+                },
+                callers(),
+            ),
             notification_db,
         )
         .await;
 
-        let journal = Journal::connect(&databases[4].url).await.unwrap();
-        let metrics = Metrics::default();
-        let urls = ServiceUrls {
-            risk: risk.proxy.url(),
-            policy: policy.proxy.url(),
-            billing: billing.proxy.url(),
-            notification: notification.proxy.url(),
+        let endpoint = |service: &Service| Endpoint::new(service.proxy.url(), Some(CALLER_KEY));
+        let endpoints = Endpoints {
+            risk: endpoint(&risk),
+            policy: endpoint(&policy),
+            billing: endpoint(&billing),
+            notification: endpoint(&notification),
         };
-        let calls = CallPolicy {
-            hop_timeout: HOP_TIMEOUT,
-            connect_timeout: Duration::from_millis(200),
-            attempts: 3,
-            backoff: Duration::from_millis(10),
-            breaker_threshold: 20,
-            breaker_cooldown: Duration::from_millis(200),
+        let clients = format!(
+            "{},{}",
+            entry("system-tests", KEY),
+            entry("another-client", OTHER_KEY)
+        );
+        let settings = Settings {
+            calls: CallPolicy {
+                hop_timeout: HOP_TIMEOUT,
+                connect_timeout: Duration::from_millis(200),
+                attempts: 3,
+                backoff: Duration::from_millis(10),
+                breaker_threshold: 20,
+                breaker_cooldown: Duration::from_millis(200),
+            },
+            clients: Callers::parse(&clients, "test clients").unwrap(),
+            rate_limit: RateLimit::UNLIMITED,
+            deadline: DEADLINE,
+            followup_retry: Duration::from_millis(50),
+            ..Settings::new(&databases[4].url, endpoints)
         };
-        let state = AppState {
-            services: Arc::new(Services::new(&urls, calls, &metrics)),
-            journal: journal.clone(),
-            config: Arc::new(Settings {
-                request_deadline: DEADLINE,
-                purchase_deadline: DEADLINE,
-                followup_retry: Duration::from_millis(50),
-            }),
-            metrics,
-            followups: Arc::new(Notify::new()),
-        };
-        let followups_wake = Arc::clone(&state.followups);
-        let followups = Followups::spawn(state.clone());
-        let gateway =
-            TestServer::spawn(nfip_gateway::app(state, ApiKeys::new([KEY.to_owned()]))).await;
+        let built = Gateway::build(settings).await.unwrap();
+        let journal = built.state.journal.clone();
+        let followups_wake = Arc::clone(&built.state.followups);
+        let gateway = TestServer::spawn(built.router.clone()).await;
         Stack {
             gateway,
             http: reqwest::Client::new(),
@@ -163,13 +176,13 @@ impl Stack {
             outbox,
             databases,
             worker: Some(worker),
-            followups: Some(followups),
+            gateway_process: Some(built),
         }
     }
 
     pub async fn stop(mut self) {
-        if let Some(followups) = self.followups.take() {
-            followups.stop().await;
+        if let Some(gateway) = self.gateway_process.take() {
+            gateway.stop().await;
         }
         if let Some(worker) = self.worker.take() {
             worker.stop().await;
@@ -210,7 +223,7 @@ impl Stack {
 
     /// The state of a purchase in the gateway's journal.
     pub async fn journal_state(&self, key: &str) -> Option<String> {
-        sqlx::query("SELECT state FROM purchases WHERE purchase_key = $1")
+        sqlx::query("SELECT state FROM purchase_journal WHERE purchase_key = $1")
             .bind(key)
             .fetch_optional(self.journal.db().pool())
             .await

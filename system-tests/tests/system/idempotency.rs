@@ -5,7 +5,9 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use axum::http::Method;
-use nfip_gateway::purchase::{Order, upstream_key};
+use nfip_gateway::journal::{NewEntry, PurchaseKey};
+use nfip_gateway::purchase::saga::{Keys, Step};
+use nfip_gateway::purchase::{Order, upstream_stem};
 use nfip_gateway::upstream::policy::{Contact, NewPolicy};
 use nfip_kit::db::Backend;
 use serde_json::Value;
@@ -95,9 +97,10 @@ async fn a_retry_after_an_undone_failure_buys_afresh() {
         .into_iter()
         .filter_map(|r| r.idempotency_key)
         .collect();
+    let stem = upstream_stem("system-tests", "k-2");
     assert_eq!(
         keys,
-        BTreeSet::from(["k-2#1/policy".to_owned(), "k-2#2/policy".to_owned()])
+        BTreeSet::from([format!("{stem}#1/policy"), format!("{stem}#2/policy")])
     );
     let replay = stack.purchase(&order("33139"), Some("k-2")).await;
     assert_eq!(replay.headers()["idempotent-replayed"], "true");
@@ -118,24 +121,40 @@ async fn a_purchase_abandoned_by_a_crashed_gateway_is_undone() {
         zipcode: "33139".into(),
         risk_score: 0.9,
     };
-    let fingerprint = serde_json::to_string(&Order {
+    let abandoned = Order {
         zipcode: "33139".into(),
         base_rate_cents: 120_000,
         user: "Ada Lovelace".into(),
         contact: new_policy.contact.clone(),
-    })
-    .unwrap();
+    };
     let request = serde_json::to_string(&new_policy).unwrap();
-    let expired = nfip_kit::db::now() - Duration::from_secs(1);
-    stack
-        .journal
-        .claim("crashed", &fingerprint, &request, expired, "req-1", "")
-        .await
-        .unwrap();
+    let stem = upstream_stem("system-tests", "crashed");
+    let entry = NewEntry {
+        fingerprint: &abandoned.fingerprint(),
+        order: &serde_json::to_string(&abandoned).unwrap(),
+        upstream_key: &stem,
+        policy_request: &request,
+        lease_until: nfip_kit::db::now() - Duration::from_secs(1),
+        request_id: "req-1",
+        traceparent: "",
+    };
+    let purchase = PurchaseKey {
+        client: "system-tests".into(),
+        key: "crashed".into(),
+    };
+    stack.journal.claim(&purchase, &entry).await.unwrap();
     let created = stack
         .http
         .post(stack.policy.server.url("/api/policies"))
-        .header("idempotency-key", upstream_key("crashed", 1, "policy"))
+        .headers(nfip_kit::testing::caller_headers())
+        .header(
+            "idempotency-key",
+            Keys {
+                stem: &stem,
+                attempt: 1,
+            }
+            .of(Step::Policy),
+        )
         .header("content-type", "application/json")
         .body(request)
         .send()

@@ -162,6 +162,7 @@ async fn forward(State(shared): State<Shared>, request: Request) -> Response {
         .request(parts.method.clone(), format!("{}{path}", shared.target))
         .body(body);
     for name in [
+        "authorization",
         "content-type",
         "idempotency-key",
         "x-request-id",

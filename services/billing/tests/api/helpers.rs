@@ -12,13 +12,19 @@ pub async fn spawn_app(db: &TestDatabase) -> TestApp {
     let billing = BillingStore::connect(&db.url)
         .await
         .expect("open the billing store");
-    let server = TestServer::spawn(nfip_billing::app(AppState {
-        billing: billing.clone(),
-    }))
+    let server = TestServer::spawn(nfip_billing::app(
+        AppState {
+            billing: billing.clone(),
+        },
+        nfip_kit::testing::callers(),
+    ))
     .await;
     TestApp {
         server,
-        http: reqwest::Client::new(),
+        http: reqwest::Client::builder()
+            .default_headers(nfip_kit::testing::caller_headers())
+            .build()
+            .unwrap(),
         billing,
     }
 }

@@ -43,14 +43,20 @@ pub async fn spawn_app(
         .await
         .expect("open the store");
     let worker = Worker::spawn(store.clone(), channel, retry);
-    let server = TestServer::spawn(nfip_notification::app(AppState {
-        notifications: store.clone(),
-        wake: worker.waker(),
-    }))
+    let server = TestServer::spawn(nfip_notification::app(
+        AppState {
+            notifications: store.clone(),
+            wake: worker.waker(),
+        },
+        nfip_kit::testing::callers(),
+    ))
     .await;
     TestApp {
         server,
-        http: reqwest::Client::new(),
+        http: reqwest::Client::builder()
+            .default_headers(nfip_kit::testing::caller_headers())
+            .build()
+            .unwrap(),
         store,
         worker: Some(worker),
     }

@@ -10,7 +10,7 @@ const BINARY: &str = env!("CARGO_BIN_EXE_nfip-policy");
 nfip_kit::backend_tests! {
     async fn an_acknowledged_policy_survives_kill_9(db) {
         let args = ["--listen", "127.0.0.1:0", "--database-url", db.url.as_str()];
-        let http = reqwest::Client::new();
+        let http = reqwest::Client::builder().default_headers(nfip_kit::testing::caller_headers()).build().unwrap();
         let process = ServiceProcess::start(BINARY, &args).await;
         let created: Value = http
             .post(process.url("/api/policies"))

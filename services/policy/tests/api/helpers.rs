@@ -12,13 +12,19 @@ pub async fn spawn_app(db: &TestDatabase) -> TestApp {
     let policies = PolicyStore::connect(&db.url)
         .await
         .expect("open the policy store");
-    let server = TestServer::spawn(nfip_policy::app(AppState {
-        policies: policies.clone(),
-    }))
+    let server = TestServer::spawn(nfip_policy::app(
+        AppState {
+            policies: policies.clone(),
+        },
+        nfip_kit::testing::callers(),
+    ))
     .await;
     TestApp {
         server,
-        http: reqwest::Client::new(),
+        http: reqwest::Client::builder()
+            .default_headers(nfip_kit::testing::caller_headers())
+            .build()
+            .unwrap(),
         policies,
     }
 }

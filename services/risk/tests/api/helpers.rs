@@ -15,13 +15,19 @@ pub async fn spawn_app(db: &TestDatabase) -> TestApp {
     nfip_risk::seed_if_empty(&ratings)
         .await
         .expect("seed the sample");
-    let server = TestServer::spawn(nfip_risk::app(AppState {
-        ratings: ratings.clone(),
-    }))
+    let server = TestServer::spawn(nfip_risk::app(
+        AppState {
+            ratings: ratings.clone(),
+        },
+        nfip_kit::testing::callers(),
+    ))
     .await;
     TestApp {
         server,
-        http: reqwest::Client::new(),
+        http: reqwest::Client::builder()
+            .default_headers(nfip_kit::testing::caller_headers())
+            .build()
+            .unwrap(),
         ratings,
     }
 }

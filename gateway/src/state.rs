@@ -1,0 +1,191 @@
+//! What the gateway runs with, and the one way to build it: [`Gateway::build`] is used by
+//! `main` and by every test harness.
+
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use nfip_kit::auth::Callers;
+use tokio::sync::Notify;
+
+use crate::clients::RateLimit;
+use crate::config::Cli;
+use crate::followups::Followups;
+use crate::journal::Journal;
+use crate::metrics::Metrics;
+use crate::upstream::billing::BillingService;
+use crate::upstream::notification::NotificationService;
+use crate::upstream::policy::PolicyService;
+use crate::upstream::risk::RiskService;
+use crate::upstream::{CallPolicy, Upstream};
+
+/// One upstream: where it is, and the key the gateway presents to it.
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    pub url: String,
+    /// Sent as `Authorization: Bearer <token>`; the service must list its hash.
+    pub token: Option<String>,
+}
+
+impl Endpoint {
+    pub fn new(url: impl Into<String>, token: Option<&str>) -> Endpoint {
+        Endpoint {
+            url: url.into(),
+            token: token.map(str::to_owned),
+        }
+    }
+}
+
+/// Where the services are, and how to call them.
+#[derive(Debug, Clone)]
+pub struct Endpoints {
+    pub risk: Endpoint,
+    pub policy: Endpoint,
+    pub billing: Endpoint,
+    pub notification: Endpoint,
+}
+
+/// Everything the gateway needs to start.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The purchase journal.
+    pub database_url: String,
+    pub endpoints: Endpoints,
+    pub calls: CallPolicy,
+    /// The clients and their key hashes.
+    pub clients: Callers,
+    pub rate_limit: RateLimit,
+    /// Longest a request (a purchase: all its calls and retries) may take.
+    pub deadline: Duration,
+    /// First delay before the follow-up worker tries again.
+    pub followup_retry: Duration,
+}
+
+impl Settings {
+    /// Defaults for everything but where the journal and the services are: no clients yet
+    /// (add them to `clients`), and the flags' defaults.
+    pub fn new(database_url: &str, endpoints: Endpoints) -> Settings {
+        Settings {
+            database_url: database_url.to_owned(),
+            endpoints,
+            calls: CallPolicy::default(),
+            clients: Callers::default(),
+            rate_limit: RateLimit::DEFAULT,
+            deadline: Duration::from_millis(8_000),
+            followup_retry: Duration::from_millis(1_000),
+        }
+    }
+
+    pub fn from_cli(cli: &Cli) -> Result<Settings, String> {
+        let clients = Callers::load(cli.api_keys.as_deref(), cli.api_keys_file.as_deref())
+            .map_err(|error| format!("GATEWAY_API_KEYS: {error}"))?;
+        let endpoint = |url: &str, token: &Option<String>| Endpoint::new(url, token.as_deref());
+        let positive = |name: &str, value: u32| {
+            NonZeroU32::new(value).ok_or_else(|| format!("{name} must be at least 1"))
+        };
+        Ok(Settings {
+            database_url: cli.database_url.clone(),
+            endpoints: Endpoints {
+                risk: endpoint(&cli.risk_url, &cli.risk_token),
+                policy: endpoint(&cli.policy_url, &cli.policy_token),
+                billing: endpoint(&cli.billing_url, &cli.billing_token),
+                notification: endpoint(&cli.notification_url, &cli.notification_token),
+            },
+            calls: CallPolicy {
+                hop_timeout: Duration::from_millis(cli.hop_timeout_ms),
+                attempts: cli.call_attempts.max(1),
+                breaker_threshold: cli.breaker_threshold,
+                breaker_cooldown: Duration::from_millis(cli.breaker_cooldown_ms),
+                ..CallPolicy::default()
+            },
+            clients,
+            rate_limit: RateLimit {
+                per_second: positive("RATE_LIMIT_PER_SECOND", cli.rate_limit_per_second)?,
+                burst: positive("RATE_LIMIT_BURST", cli.rate_limit_burst)?,
+            },
+            deadline: Duration::from_millis(cli.request_deadline_ms),
+            followup_retry: Duration::from_millis(cli.followup_retry_ms),
+        })
+    }
+}
+
+/// The four services, each behind its own client.
+#[derive(Debug)]
+pub struct Services {
+    pub risk: RiskService,
+    pub policy: PolicyService,
+    pub billing: BillingService,
+    pub notification: NotificationService,
+}
+
+impl Services {
+    /// Fails, saying which, when an endpoint's URL is not one the gateway can call.
+    pub fn new(
+        endpoints: &Endpoints,
+        calls: CallPolicy,
+        metrics: &Metrics,
+    ) -> Result<Services, String> {
+        let upstream =
+            |name, endpoint: &Endpoint| Upstream::new(name, endpoint, calls, metrics.clone());
+        Ok(Services {
+            risk: RiskService(upstream("risk", &endpoints.risk)?),
+            policy: PolicyService(upstream("policy", &endpoints.policy)?),
+            billing: BillingService(upstream("billing", &endpoints.billing)?),
+            notification: NotificationService(upstream("notification", &endpoints.notification)?),
+        })
+    }
+}
+
+/// What the handlers and workers share.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub services: Arc<Services>,
+    pub journal: Journal,
+    pub settings: Arc<Settings>,
+    pub metrics: Metrics,
+    /// Wakes the follow-up worker.
+    pub followups: Arc<Notify>,
+}
+
+/// The gateway: its HTTP app, and the follow-up worker running beside it.
+pub struct Gateway {
+    pub router: Router,
+    pub state: AppState,
+    followups: Followups,
+}
+
+impl Gateway {
+    /// Connects the journal, builds the upstream clients and the app, starts the worker.
+    pub async fn build(settings: Settings) -> Result<Gateway, String> {
+        if settings.clients.is_empty() {
+            tracing::warn!(
+                "no client is configured (GATEWAY_API_KEYS): every request will be refused"
+            );
+        }
+        let journal = Journal::connect(&settings.database_url)
+            .await
+            .map_err(|e| e.to_string())?;
+        let metrics = Metrics::default();
+        let services = Services::new(&settings.endpoints, settings.calls, &metrics)?;
+        let state = AppState {
+            services: Arc::new(services),
+            journal,
+            settings: Arc::new(settings),
+            metrics,
+            followups: Arc::new(Notify::new()),
+        };
+        let followups = Followups::spawn(state.clone());
+        let router = crate::app(state.clone());
+        Ok(Gateway {
+            router,
+            state,
+            followups,
+        })
+    }
+
+    /// Finishes the follow-up in progress, then stops the worker.
+    pub async fn stop(self) {
+        self.followups.stop().await;
+    }
+}
