@@ -471,7 +471,40 @@ impl Compare<'_> {
         }
     }
 
+    /// Credentials: a client that met the old requirements must meet the new ones.
+    fn security(&mut self, b_op: &Value, h_op: &Value, h_at: &str) {
+        let (old, new) = (security(self.base, b_op), security(self.head, h_op));
+        let at = format!("{h_at}/security");
+        let open = |alternatives: &BTreeSet<String>| alternatives.contains("");
+        let list = |alternatives: &BTreeSet<String>| {
+            let named: Vec<&str> = alternatives.iter().map(String::as_str).collect();
+            named.join(" or ")
+        };
+        if open(&old) && !open(&new) {
+            self.found(
+                &at,
+                true,
+                format!("credentials now required ({})", list(&new)),
+            );
+            return;
+        }
+        for gone in old.difference(&new).filter(|a| !a.is_empty()) {
+            if !open(&new) {
+                self.found(&at, true, format!("credential {gone} no longer accepted"));
+            }
+        }
+        for added in new.difference(&old) {
+            let message = if added.is_empty() {
+                String::from("credentials no longer required")
+            } else {
+                format!("credential {added} also accepted")
+            };
+            self.found(&at, false, message);
+        }
+    }
+
     fn operation(&mut self, b_op: &Value, b_at: &str, h_op: &Value, h_at: &str) {
+        self.security(b_op, h_op, h_at);
         self.parameters(b_op, b_at, h_op, h_at);
         let (b_body, b_body_at) = resolve(
             self.base,
@@ -546,6 +579,29 @@ impl Compare<'_> {
                 format!("new declared status {status}"),
             );
         }
+    }
+}
+
+/// The ways an operation accepts credentials (its own `security`, or the document's), each the
+/// schemes it needs at once joined by ` + `; `""` when it needs none.
+fn security(doc: &Value, op: &Value) -> BTreeSet<String> {
+    let requirements = op
+        .get("security")
+        .or_else(|| doc.get("security"))
+        .and_then(Value::as_array);
+    match requirements {
+        None => BTreeSet::from([String::new()]),
+        Some(list) if list.is_empty() => BTreeSet::from([String::new()]),
+        Some(list) => list
+            .iter()
+            .map(|requirement| {
+                let names: Vec<&str> = requirement
+                    .as_object()
+                    .map(|names| names.keys().map(String::as_str).collect())
+                    .unwrap_or_default();
+                names.join(" + ")
+            })
+            .collect(),
     }
 }
 
@@ -1107,6 +1163,38 @@ mod tests {
             diff(&narrowed, &spec()).0,
             Vec::<String>::new(),
             "widening is compatible"
+        );
+    }
+
+    #[test]
+    fn credentials_required_where_none_were() {
+        let secured = |s: &mut Value| {
+            s["paths"]["/things/{id}"]["get"]["security"] = json!([{"bearer": []}]);
+        };
+        check(
+            secured,
+            &["get_thing #/paths/~1things~1{id}/get/security: credentials now required (bearer)"],
+            (
+                "get_thing #/paths/~1things~1{id}/get/security: credentials no longer required",
+                false,
+            ),
+        );
+        let mut both = spec();
+        both["paths"]["/things/{id}"]["get"]["security"] = json!([{"bearer": []}, {"api_key": []}]);
+        let mut bearer = spec();
+        secured(&mut bearer);
+        let (breaking, _) = diff(&both, &bearer);
+        assert_eq!(
+            breaking,
+            [
+                "get_thing #/paths/~1things~1{id}/get/security: credential api_key no longer accepted"
+            ]
+        );
+        let (breaking, compatible) = diff(&bearer, &both);
+        assert!(breaking.is_empty(), "{breaking:?}");
+        assert_eq!(
+            compatible,
+            ["get_thing #/paths/~1things~1{id}/get/security: credential api_key also accepted"]
         );
     }
 

@@ -11,8 +11,8 @@ pub struct TestGateway {
     pub server: TestServer,
     pub http: reqwest::Client,
     pub db: TestDatabase,
-    /// Keeps the follow-up worker beside the app.
-    _gateway: Gateway,
+    /// The gateway, its follow-up worker running.
+    pub built: Gateway,
 }
 
 /// The gateway with every service URL pointing at a port nothing listens on, and one client
@@ -47,7 +47,7 @@ pub async fn spawn_with(adjust: impl FnOnce(&mut Settings)) -> TestGateway {
         server,
         http: reqwest::Client::new(),
         db,
-        _gateway: gateway,
+        built: gateway,
     }
 }
 

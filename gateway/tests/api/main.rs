@@ -5,4 +5,5 @@
 mod edge;
 mod helpers;
 mod journal;
+mod limits;
 mod openapi;

@@ -33,6 +33,9 @@ where
         let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
             if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 Problem::new(ProblemType::PAYLOAD_TOO_LARGE).detail(rejection.body_text())
+            } else if crate::serve::is_body_timeout(&rejection) {
+                Problem::new(ProblemType::REQUEST_TIMEOUT)
+                    .detail("the body did not arrive in full in time")
             } else {
                 Problem::new(ProblemType::MALFORMED_REQUEST).detail(rejection.body_text())
             }
@@ -268,7 +271,8 @@ fn idempotency_parameter(required: bool) -> utoipa::openapi::path::Parameter {
         .description(Some(
             "Makes retries safe: a repeat with the same key and body answers the first answer \
              and acts no more; the same key with another body is refused (422 \
-             `idempotency-key-reused`). 1 to 255 printable ASCII characters.",
+             `idempotency-key-reused`). 1 to 255 printable ASCII characters; make a new one \
+             for each operation, e.g. a UUID.",
         ))
         .schema(Some(
             ObjectBuilder::new()
@@ -277,7 +281,6 @@ fn idempotency_parameter(required: bool) -> utoipa::openapi::path::Parameter {
                 .max_length(Some(255))
                 .pattern(Some("^[!-~]{1,255}$")),
         ))
-        .example(Some(serde_json::json!("7f3c9a2e-retry-safe")))
         .build()
 }
 

@@ -6,7 +6,7 @@
 //!   keep-alive connection may sit idle between requests (hyper measures both from the moment
 //!   it waits for a request head);
 //! - its body within the body timeout, in full (a body shorter than its `Content-Length` is not
-//!   waited for beyond it), and the whole request within the request timeout;
+//!   waited for beyond it: a 408 problem), and the whole request within the request timeout;
 //! - at most `max_connections` connections are served at once. Past that, a small reserve of
 //!   connections is still answered, one request each: `/healthz` and `/readyz` as usual, so
 //!   orchestrators are not misled, anything else with a 503 problem; beyond the reserve, a
@@ -16,8 +16,10 @@
 //! on open files to the hard limit, so the cap, not the file limit, is what binds.
 
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use axum::Router;
@@ -26,6 +28,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderValue, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
+use http_body::Body as _;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
@@ -34,7 +37,6 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
 use crate::problem::{Problem, ProblemType};
-use crate::service::BODY_LIMIT;
 
 /// Connections answered past the cap, one request each (health checks, 503s).
 const RESERVE: usize = 64;
@@ -183,9 +185,9 @@ impl AcceptErrors {
     }
 }
 
-/// Per request: the target and header sizes, then the whole body read within the body timeout
-/// (and the body limit), then the answer within the request timeout. Each refusal is a
-/// problem.
+/// Per request: the target and header sizes, a deadline on the body (read by the handler,
+/// after authentication, so a stranger cannot make the process buffer bodies), and the answer
+/// within the request timeout. Each refusal is a problem.
 async fn guard(State(limits): State<Limits>, request: Request, next: Next) -> Response {
     if request.uri().to_string().len() > MAX_URI {
         return Problem::new(ProblemType::URI_TOO_LONG)
@@ -204,27 +206,12 @@ async fn guard(State(limits): State<Limits>, request: Request, next: Next) -> Re
             ))
             .into_response();
     }
-    let (parts, body) = request.into_parts();
-    let read = axum::body::to_bytes(body, BODY_LIMIT);
-    let bytes = match tokio::time::timeout(limits.body_timeout, read).await {
-        Ok(Ok(bytes)) => bytes,
-        Ok(Err(error)) => return body_error(&error),
-        Err(_) => {
-            tracing::warn!(
-                "{} {}: the body did not arrive in time",
-                parts.method,
-                parts.uri.path()
-            );
-            return Problem::new(ProblemType::REQUEST_TIMEOUT)
-                .detail(format!(
-                    "the body did not arrive within {} ms",
-                    limits.body_timeout.as_millis()
-                ))
-                .into_response();
-        }
+    let (method, path) = (request.method().clone(), request.uri().path().to_owned());
+    let request = if request.body().is_end_stream() {
+        request
+    } else {
+        request.map(|body| Body::new(DeadlineBody::new(body, limits.body_timeout)))
     };
-    let (method, path) = (parts.method.clone(), parts.uri.path().to_owned());
-    let request = Request::from_parts(parts, Body::from(bytes));
     match tokio::time::timeout(limits.request_timeout, next.run(request)).await {
         Ok(response) => response,
         Err(_) => {
@@ -239,19 +226,71 @@ async fn guard(State(limits): State<Limits>, request: Request, next: Next) -> Re
     }
 }
 
-fn body_error(error: &axum::Error) -> Response {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
-    while let Some(cause) = source {
-        if cause.is::<http_body_util::LengthLimitError>() {
-            return Problem::new(ProblemType::PAYLOAD_TOO_LARGE)
-                .detail("length limit exceeded")
-                .into_response();
-        }
-        source = cause.source();
+/// The body did not arrive in full within the body timeout.
+#[derive(Debug)]
+pub struct BodyTimeout;
+
+impl std::fmt::Display for BodyTimeout {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the body did not arrive in time")
     }
-    Problem::new(ProblemType::MALFORMED_REQUEST)
-        .detail("the body could not be read")
-        .into_response()
+}
+
+impl std::error::Error for BodyTimeout {}
+
+/// Whether `error`, or what caused it, is a [`BodyTimeout`].
+pub fn is_body_timeout(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(error);
+    while let Some(error) = cause {
+        if error.is::<BodyTimeout>() {
+            return true;
+        }
+        cause = error.source();
+    }
+    false
+}
+
+/// A request body that fails with [`BodyTimeout`] once its deadline passes, however the bytes
+/// trickle in: one deadline for the whole body, counted from when the request arrived.
+struct DeadlineBody {
+    inner: Body,
+    deadline: Pin<Box<tokio::time::Sleep>>,
+}
+
+impl DeadlineBody {
+    fn new(inner: Body, timeout: Duration) -> DeadlineBody {
+        DeadlineBody {
+            inner,
+            deadline: Box::pin(tokio::time::sleep(timeout)),
+        }
+    }
+}
+
+impl http_body::Body for DeadlineBody {
+    type Data = axum::body::Bytes;
+    type Error = axum::BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        let this = self.get_mut();
+        match Pin::new(&mut this.inner).poll_frame(cx) {
+            Poll::Ready(frame) => Poll::Ready(frame.map(|frame| frame.map_err(Into::into))),
+            Poll::Pending if this.deadline.as_mut().poll(cx).is_ready() => {
+                Poll::Ready(Some(Err(Box::new(BodyTimeout))))
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
 }
 
 /// A connection past the cap: health checks as usual, anything else a 503.

@@ -23,7 +23,7 @@ pub struct AppState {
 #[openapi(
     info(
         title = "nfip risk",
-        version = "1.0.0",
+        version = "2.0.0",
         contact(name = "nfip maintainers"),
         description = "Flood risk for a US ZIP code: a score from 0 to 1, the FEMA-style flood \
                        zone and the factors behind the score. Errors are RFC 9457 problem \

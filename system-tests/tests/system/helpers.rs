@@ -7,6 +7,7 @@ use nfip_gateway::upstream::CallPolicy;
 use nfip_gateway::{Endpoint, Endpoints, Gateway, Journal, Settings};
 use nfip_kit::auth::{Callers, entry};
 use nfip_kit::db::Backend;
+use nfip_kit::serve::Limits;
 use nfip_kit::testing::{CALLER_KEY, TestDatabase, TestServer, callers, eventually};
 use nfip_notification::delivery::{Outbox, RetryPolicy, Worker};
 use serde_json::{Value, json};
@@ -68,6 +69,11 @@ pub struct Stack {
 
 impl Stack {
     pub async fn start(backend: Backend) -> Stack {
+        Stack::start_with(backend, Limits::default()).await
+    }
+
+    /// The stack, its gateway serving within `limits`.
+    pub async fn start_with(backend: Backend, limits: Limits) -> Stack {
         let mut databases = Vec::new();
         for _ in 0..5 {
             databases.push(TestDatabase::create(backend).await);
@@ -163,7 +169,7 @@ impl Stack {
         let built = Gateway::build(settings).await.unwrap();
         let journal = built.state.journal.clone();
         let followups_wake = Arc::clone(&built.state.followups);
-        let gateway = TestServer::spawn(built.router.clone()).await;
+        let gateway = TestServer::spawn_with(built.router.clone(), limits).await;
         Stack {
             gateway,
             http: reqwest::Client::new(),
@@ -203,6 +209,24 @@ impl Stack {
         self.http
             .get(self.gateway.url(path))
             .header("x-api-key", KEY)
+    }
+
+    /// POST /purchase as the client holding `api_key`, optionally with an Idempotency-Key.
+    pub async fn purchase_as(
+        &self,
+        api_key: &str,
+        body: &Value,
+        key: Option<&str>,
+    ) -> reqwest::Response {
+        let mut request = self
+            .http
+            .post(self.gateway.url("/purchase"))
+            .header("x-api-key", api_key)
+            .json(body);
+        if let Some(key) = key {
+            request = request.header("idempotency-key", key);
+        }
+        request.send().await.expect("the gateway answers")
     }
 
     /// POST /purchase, optionally with an Idempotency-Key.

@@ -7,3 +7,4 @@ mod helpers;
 mod idempotency;
 mod proxy;
 mod purchase;
+mod security;

@@ -1,0 +1,388 @@
+//! The security suite: one test for each way a hostile client or a stranger could hurt the
+//! stack (issue 9), each of which failed on the code before the fix.
+
+use std::time::{Duration, Instant};
+
+use nfip_kit::db::Backend;
+use nfip_kit::serve::Limits;
+use nfip_kit::testing::caller_headers;
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::helpers::{KEY, OTHER_KEY, Stack, order, problem};
+
+async fn json(response: reqwest::Response) -> Value {
+    response.json().await.expect("a JSON body")
+}
+
+#[tokio::test]
+async fn another_clients_idempotency_key_is_another_purchase_and_tells_nothing() {
+    let stack = Stack::start(Backend::Sqlite).await;
+    let first = stack
+        .purchase_as(KEY, &order("33139"), Some("shared"))
+        .await;
+    assert_eq!(first.status(), 201);
+    let first = json(first).await;
+
+    // The same key and body from another client: its own purchase, not a replay of the first.
+    let same = stack
+        .purchase_as(OTHER_KEY, &order("33139"), Some("shared"))
+        .await;
+    assert_eq!(same.status(), 201);
+    assert!(same.headers().get("idempotent-replayed").is_none());
+    let same = json(same).await;
+    assert_ne!(same["policy_id"], first["policy_id"]);
+    assert_ne!(same["invoice_id"], first["invoice_id"]);
+
+    // Another body under a key another client used: no "key reused" that would betray it.
+    stack
+        .purchase_as(KEY, &order("33139"), Some("used-by-a"))
+        .await;
+    let mut grace = order("10001");
+    grace["user"] = json!("Grace Hopper");
+    let other_body = stack
+        .purchase_as(OTHER_KEY, &grace, Some("used-by-a"))
+        .await;
+    assert_eq!(
+        other_body.status(),
+        201,
+        "{}",
+        other_body.text().await.unwrap()
+    );
+
+    // The first client still gets its own answer.
+    let replay = stack
+        .purchase_as(KEY, &order("33139"), Some("shared"))
+        .await;
+    assert_eq!(replay.headers()["idempotent-replayed"], "true");
+    assert_eq!(json(replay).await["policy_id"], first["policy_id"]);
+    assert_eq!(stack.policies("active").await, 4);
+    stack.stop().await;
+}
+
+#[tokio::test]
+async fn a_client_reads_and_pays_only_what_it_bought() {
+    let stack = Stack::start(Backend::Sqlite).await;
+    let bought = json(stack.purchase_as(KEY, &order("33139"), Some("mine")).await).await;
+    let (policy, invoice) = (
+        bought["policy_id"].as_str().unwrap(),
+        bought["invoice_id"].as_str().unwrap(),
+    );
+    let as_other = |method: reqwest::Method, path: String| {
+        stack
+            .http
+            .request(method, stack.gateway.url(&path))
+            .header("x-api-key", OTHER_KEY)
+    };
+
+    // Another client's policy reads exactly as one that does not exist.
+    let missing = uuid::Uuid::now_v7().to_string();
+    for (path, id) in [("policies", policy), ("invoices", invoice)] {
+        let theirs = problem(
+            as_other(reqwest::Method::GET, format!("/{path}/{id}"))
+                .send()
+                .await
+                .unwrap(),
+            404,
+        )
+        .await;
+        let none = problem(
+            as_other(reqwest::Method::GET, format!("/{path}/{missing}"))
+                .send()
+                .await
+                .unwrap(),
+            404,
+        )
+        .await;
+        let without_ids = |mut body: Value, id: &str| {
+            body["detail"] = json!(body["detail"].as_str().unwrap().replace(id, "<id>"));
+            body.as_object_mut().unwrap().remove("request_id");
+            body
+        };
+        assert_eq!(
+            without_ids(theirs, id),
+            without_ids(none, &missing),
+            "{path}"
+        );
+    }
+
+    // Nor can it pay it.
+    let paid = as_other(
+        reqwest::Method::POST,
+        format!("/invoices/{invoice}/payments"),
+    )
+    .header("idempotency-key", "pay-theirs")
+    .json(&json!({"card_number": "4242424242424242"}))
+    .send()
+    .await
+    .unwrap();
+    problem(paid, 404).await;
+    assert_eq!(stack.billing.count("payments", "1 = 1").await, 0);
+    assert_eq!(stack.invoices("open").await, 1);
+
+    // Its owner can.
+    let read = stack
+        .get(&format!("/policies/{policy}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(read.status(), 200);
+    let paid = stack
+        .post(&format!("/invoices/{invoice}/payments"))
+        .header("idempotency-key", "pay-mine")
+        .json(&json!({"card_number": "4242424242424242"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(paid.status(), 201);
+    stack.stop().await;
+}
+
+#[tokio::test]
+async fn no_key_a_client_sends_names_another_purchases_upstream_writes() {
+    let stack = Stack::start(Backend::Sqlite).await;
+    let long = "k".repeat(255);
+    let first = json(stack.purchase_as(KEY, &order("33139"), Some(&long)).await).await;
+    let upstream_key = stack
+        .policy
+        .proxy
+        .seen()
+        .into_iter()
+        .find_map(|seen| seen.idempotency_key)
+        .expect("the policy was created with a key");
+    let stem = upstream_key.split('#').next().unwrap().to_owned();
+    // Sending what the gateway sent upstream, in any form, is a purchase of its own.
+    for key in [stem.clone(), format!("sha256:{stem}"), upstream_key.clone()] {
+        let other = json(stack.purchase_as(KEY, &order("33139"), Some(&key)).await).await;
+        assert_ne!(other["policy_id"], first["policy_id"], "{key}");
+    }
+    stack.stop().await;
+}
+
+#[tokio::test]
+async fn addresses_a_mailer_refuses_and_invisible_characters_are_422_everywhere() {
+    let stack = Stack::start(Backend::Sqlite).await;
+    let service = reqwest::Client::builder()
+        .default_headers(caller_headers())
+        .build()
+        .unwrap();
+    for email in ["a,b@c.co", "a<b@c.co", "a(b)@c.co"] {
+        let mut bad = order("33139");
+        bad["contact"] = json!({"email": email});
+        let refused = problem(stack.purchase(&bad, None).await, 422).await;
+        assert_eq!(
+            refused["errors"][0]["pointer"], "/contact/email",
+            "{refused}"
+        );
+
+        let policy = json!({"holder": "Ada", "contact": {"email": email}, "zipcode": "33139", "risk_score": 0.5});
+        let url = stack.policy.server.url("/api/policies");
+        let refused = problem(service.post(url).json(&policy).send().await.unwrap(), 422).await;
+        assert_eq!(
+            refused["errors"][0]["pointer"], "/contact/email",
+            "{refused}"
+        );
+
+        let message = json!({"channel": "email", "to": email, "subject": "Hi", "body": "Hello", "policy_id": uuid::Uuid::now_v7()});
+        let url = stack.notification.server.url("/api/notifications");
+        let refused = problem(service.post(url).json(&message).send().await.unwrap(), 422).await;
+        assert_eq!(refused["errors"][0]["pointer"], "/to", "{refused}");
+    }
+    for name in ["Ada\u{202E}ecalevoL", "A\u{200B}da", "\u{FEFF}Ada"] {
+        let mut bad = order("33139");
+        bad["user"] = json!(name);
+        let refused = problem(stack.purchase(&bad, None).await, 422).await;
+        assert_eq!(refused["errors"][0]["pointer"], "/user", "{refused}");
+        let policy = json!({"holder": name, "zipcode": "33139", "risk_score": 0.5});
+        let url = stack.policy.server.url("/api/policies");
+        let refused = problem(service.post(url).json(&policy).send().await.unwrap(), 422).await;
+        assert_eq!(refused["errors"][0]["pointer"], "/holder", "{refused}");
+    }
+    assert_eq!(stack.policies("active").await, 0, "nothing was stored");
+    stack.stop().await;
+}
+
+#[tokio::test]
+async fn services_answer_only_a_caller_they_trust_but_health_and_docs_stay_open() {
+    let stack = Stack::start(Backend::Sqlite).await;
+    let id = uuid::Uuid::now_v7();
+    let calls = [
+        (&stack.risk, "/api/risk/33139".to_owned()),
+        (&stack.policy, format!("/api/policies/{id}")),
+        (&stack.billing, format!("/api/invoices/{id}")),
+        (&stack.notification, format!("/api/notifications/{id}")),
+    ];
+    let http = reqwest::Client::new();
+    for (service, path) in &calls {
+        let url = service.server.url(path);
+        let stranger = http.get(&url).send().await.unwrap();
+        assert_eq!(
+            stranger.headers()["www-authenticate"],
+            "Bearer realm=\"nfip\""
+        );
+        problem(stranger, 401).await;
+        let guess = http.get(&url).bearer_auth("guessed").send().await.unwrap();
+        problem(guess, 401).await;
+        let client_key = http.get(&url).bearer_auth(KEY).send().await.unwrap();
+        problem(client_key, 401).await;
+        let trusted = http
+            .get(&url)
+            .headers(caller_headers())
+            .send()
+            .await
+            .unwrap();
+        assert_ne!(trusted.status(), 401, "{path}");
+        for open in ["/healthz", "/readyz", "/openapi.json", "/docs/"] {
+            let answer = http.get(service.server.url(open)).send().await.unwrap();
+            assert_eq!(answer.status(), 200, "{path} {open}");
+        }
+    }
+    stack.stop().await;
+}
+
+#[tokio::test]
+async fn the_http_layers_own_refusals_are_problems_and_say_nothing_of_the_host() {
+    let stack = Stack::start(Backend::Sqlite).await;
+    let long = stack
+        .get(&format!("/risk/{}", "1".repeat(9_000)))
+        .send()
+        .await
+        .unwrap();
+    problem(long, 414).await;
+    let mut many = stack.get("/risk/33139");
+    for n in 0..120 {
+        many = many.header(format!("x-filler-{n}"), "1");
+    }
+    problem(many.send().await.unwrap(), 431).await;
+    let large = stack
+        .get("/risk/33139")
+        .header("x-large", "a".repeat(20_000));
+    problem(large.send().await.unwrap(), 431).await;
+
+    // A service nobody answers for: the problem names it, not the operating system's error.
+    stack.policy.proxy.server.stop();
+    let down = problem(stack.purchase(&order("33139"), None).await, 503).await;
+    let detail = down["detail"].as_str().unwrap();
+    assert_eq!(detail, "policy is unreachable: no connection could be made");
+    stack.stop().await;
+}
+
+#[tokio::test]
+async fn no_spec_prefills_an_idempotency_key() {
+    for name in ["gateway", "policy", "billing", "notification"] {
+        let path = format!("{}/../openapi/{name}.json", env!("CARGO_MANIFEST_DIR"));
+        let spec: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        for (route, item) in spec["paths"].as_object().unwrap() {
+            for operation in item.as_object().unwrap().values() {
+                for parameter in operation["parameters"].as_array().into_iter().flatten() {
+                    if parameter["name"] == "Idempotency-Key" {
+                        assert!(
+                            parameter.get("example").is_none()
+                                && parameter.get("examples").is_none(),
+                            "{name} {route}: two people trying the docs would share the key"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Opens `count` connections to `addr` that never finish a request: half send nothing, half
+/// send the start of a request head and stop.
+async fn hold(addr: std::net::SocketAddr, count: usize) -> Vec<TcpStream> {
+    let mut held = Vec::with_capacity(count);
+    for n in 0..count {
+        let mut stream = TcpStream::connect(addr).await.expect("connect");
+        if n % 2 == 1 {
+            stream
+                .write_all(b"POST /purchase HTTP/1.1\r\nhost: nfip\r\nx-api-key: ")
+                .await
+                .unwrap();
+        }
+        held.push(stream);
+    }
+    held
+}
+
+/// How many connections to hold: 4,000, or fewer where the open-file limit is lower (each is
+/// two descriptors in this process, which also serves them).
+fn flood_size() -> usize {
+    // SAFETY: getrlimit with a valid resource and a pointer to a local struct.
+    let limit = unsafe {
+        let mut limit = std::mem::zeroed::<libc::rlimit>();
+        libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit);
+        limit.rlim_max as usize
+    };
+    4_000.min(limit.saturating_sub(2_000) / 2)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn thousands_of_idle_and_slow_connections_neither_stop_a_purchase_nor_stay_open() {
+    let header_timeout = Duration::from_secs(2);
+    let limits = Limits {
+        header_timeout,
+        body_timeout: Duration::from_secs(1),
+        ..Limits::default()
+    };
+    let stack = Stack::start_with(Backend::Sqlite, limits).await;
+    assert_eq!(
+        stack.purchase(&order("33139"), None).await.status(),
+        201,
+        "warm"
+    );
+    let count = flood_size();
+    assert!(
+        count >= 2_000,
+        "the machine allows too few open files for the test"
+    );
+    let mut held = hold(stack.gateway.addr, count).await;
+    // And a client whose body never arrives in full.
+    let mut short = TcpStream::connect(stack.gateway.addr).await.unwrap();
+    short
+        .write_all(
+            format!(
+                "POST /purchase HTTP/1.1\r\nhost: nfip\r\nx-api-key: {KEY}\r\n\
+                 content-type: application/json\r\ncontent-length: 100\r\n\r\n{{\"zip"
+            )
+            .as_bytes(),
+        )
+        .await
+        .unwrap();
+
+    // Purchases go on as usual.
+    let mut took = Vec::new();
+    for _ in 0..5 {
+        let started = Instant::now();
+        assert_eq!(stack.purchase(&order("33139"), None).await.status(), 201);
+        took.push(started.elapsed());
+    }
+    took.sort();
+    assert!(
+        took[2] < Duration::from_millis(50),
+        "with {count} connections held, a purchase took {took:?}"
+    );
+
+    // The short body is answered 408, and every held connection is closed by the gateway.
+    let mut answer = String::new();
+    tokio::time::timeout(Duration::from_secs(5), short.read_to_string(&mut answer))
+        .await
+        .expect("the gateway answers the short body")
+        .unwrap();
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("application/problem+json"), "{answer}");
+    let deadline = Instant::now() + header_timeout + Duration::from_secs(10);
+    for stream in &mut held {
+        let mut buffer = [0u8; 512];
+        let left = deadline.saturating_duration_since(Instant::now());
+        let read = tokio::time::timeout(left, stream.read(&mut buffer))
+            .await
+            .expect("a held connection is closed within the header timeout");
+        // EOF (or a 408 the server sent before closing), or a reset: closed either way.
+        if let Ok(n) = read {
+            assert!(n == 0 || buffer.starts_with(b"HTTP/1.1 408"), "{n}");
+        }
+    }
+    stack.stop().await;
+}
