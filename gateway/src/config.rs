@@ -49,6 +49,10 @@ pub struct Cli {
     #[arg(long, env = "RATE_LIMIT_BURST", default_value_t = RateLimit::DEFAULT.burst.get())]
     pub rate_limit_burst: u32,
 
+    /// CA certificates (PEM) to trust for `https://` services besides the system's.
+    #[arg(long, env = "UPSTREAM_CA_FILE")]
+    pub upstream_ca_file: Option<std::path::PathBuf>,
+
     /// The key the gateway presents to the risk service (`Authorization: Bearer`).
     #[arg(long, env = "RISK_TOKEN", hide_env_values = true)]
     pub risk_token: Option<String>,

@@ -52,6 +52,8 @@ pub struct Settings {
     /// The purchase journal.
     pub database_url: String,
     pub endpoints: Endpoints,
+    /// CA certificates (PEM) to trust for `https://` services besides the system's.
+    pub upstream_ca_pem: Option<Vec<u8>>,
     pub calls: CallPolicy,
     /// The clients and their key hashes.
     pub clients: Callers,
@@ -69,6 +71,7 @@ impl Settings {
         Settings {
             database_url: database_url.to_owned(),
             endpoints,
+            upstream_ca_pem: None,
             calls: CallPolicy::default(),
             clients: Callers::default(),
             rate_limit: RateLimit::DEFAULT,
@@ -84,8 +87,17 @@ impl Settings {
         let positive = |name: &str, value: u32| {
             NonZeroU32::new(value).ok_or_else(|| format!("{name} must be at least 1"))
         };
+        let upstream_ca_pem = cli
+            .upstream_ca_file
+            .as_ref()
+            .map(|file| {
+                std::fs::read(file)
+                    .map_err(|e| format!("cannot read UPSTREAM_CA_FILE {}: {e}", file.display()))
+            })
+            .transpose()?;
         Ok(Settings {
             database_url: cli.database_url.clone(),
+            upstream_ca_pem,
             endpoints: Endpoints {
                 risk: endpoint(&cli.risk_url, &cli.risk_token),
                 policy: endpoint(&cli.policy_url, &cli.policy_token),
@@ -120,14 +132,21 @@ pub struct Services {
 }
 
 impl Services {
-    /// Fails, saying which, when an endpoint's URL is not one the gateway can call.
-    pub fn new(
-        endpoints: &Endpoints,
-        calls: CallPolicy,
-        metrics: &Metrics,
-    ) -> Result<Services, String> {
-        let upstream =
-            |name, endpoint: &Endpoint| Upstream::new(name, endpoint, calls, metrics.clone());
+    /// Fails, saying which, when an endpoint's URL is not one the gateway can call, or the CA
+    /// certificates do not parse.
+    pub fn new(settings: &Settings, metrics: &Metrics) -> Result<Services, String> {
+        let roots = match &settings.upstream_ca_pem {
+            Some(pem) => match reqwest::Certificate::from_pem_bundle(pem) {
+                Ok(roots) if !roots.is_empty() => roots,
+                Ok(_) => return Err(String::from("UPSTREAM_CA_FILE holds no PEM certificate")),
+                Err(error) => return Err(format!("UPSTREAM_CA_FILE is not PEM: {error}")),
+            },
+            None => Vec::new(),
+        };
+        let (endpoints, calls) = (&settings.endpoints, settings.calls);
+        let upstream = |name, endpoint: &Endpoint| {
+            Upstream::new(name, endpoint, calls, &roots, metrics.clone())
+        };
         Ok(Services {
             risk: RiskService(upstream("risk", &endpoints.risk)?),
             policy: PolicyService(upstream("policy", &endpoints.policy)?),
@@ -167,7 +186,7 @@ impl Gateway {
             .await
             .map_err(|e| e.to_string())?;
         let metrics = Metrics::default();
-        let services = Services::new(&settings.endpoints, settings.calls, &metrics)?;
+        let services = Services::new(&settings, &metrics)?;
         let state = AppState {
             services: Arc::new(services),
             journal,

@@ -215,6 +215,7 @@ impl Upstream {
         name: &'static str,
         endpoint: &Endpoint,
         policy: CallPolicy,
+        roots: &[reqwest::Certificate],
         metrics: Metrics,
     ) -> Result<Upstream, String> {
         let base = base_url(&endpoint.url)
@@ -243,6 +244,9 @@ impl Upstream {
             .pool_idle_timeout(Duration::from_secs(2))
             .tcp_nodelay(true)
             .no_proxy()
+            .tls_certs_merge(roots.iter().cloned())
+            // A service answers; it does not send the gateway elsewhere.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|error| format!("cannot build the HTTP client for {name}: {error}"))?;
         Ok(Upstream {
@@ -395,18 +399,11 @@ fn classify<B: Serialize, T: DeserializeOwned>(
     }
 }
 
-/// The base URL of a service: `http://host[:port][/path]`, without a query or fragment.
-/// `https://` is refused until the gateway is built with TLS, rather than failing every call.
+/// The base URL of a service: `http(s)://host[:port][/path]`, without a query or fragment.
 fn base_url(url: &str) -> Result<String, &'static str> {
     let parsed = reqwest::Url::parse(url).map_err(|_| "is not a URL")?;
-    match parsed.scheme() {
-        "http" => {}
-        "https" => {
-            return Err(
-                "uses https, which this build of the gateway cannot call yet; use http on a private network",
-            );
-        }
-        _ => return Err("is not an http:// URL"),
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err("is not an http:// or https:// URL");
     }
     if parsed.host_str().is_none_or(str::is_empty) {
         return Err("has no host");
@@ -533,7 +530,7 @@ mod tests {
     }
 
     #[test]
-    fn only_plain_http_urls_are_taken() {
+    fn only_http_and_https_urls_are_taken() {
         assert_eq!(
             base_url("http://127.0.0.1:8081/").unwrap(),
             "http://127.0.0.1:8081"
@@ -542,10 +539,13 @@ mod tests {
             base_url("http://risk.internal/v1").unwrap(),
             "http://risk.internal/v1"
         );
+        assert_eq!(
+            base_url("https://risk.internal").unwrap(),
+            "https://risk.internal"
+        );
         for (bad, why) in [
             ("127.0.0.1:8081", "is not"),
             ("ftp://risk", "is not an http"),
-            ("https://risk", "uses https"),
             ("http://risk/?x=1", "must not"),
             ("http://u:p@risk", "must not"),
             ("not a url", "is not a URL"),

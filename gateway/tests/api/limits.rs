@@ -148,3 +148,45 @@ async fn a_body_shorter_than_announced_is_not_waited_for() {
     assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
     gateway.db.drop().await;
 }
+
+#[tokio::test]
+async fn an_upstream_the_gateway_cannot_call_is_refused_at_start_not_at_every_call() {
+    use nfip_gateway::{Endpoint, Endpoints, Gateway, Settings};
+    use nfip_kit::db::Backend;
+    use nfip_kit::testing::TestDatabase;
+
+    let db = TestDatabase::create(Backend::Sqlite).await;
+    let fine = Endpoint::new("http://127.0.0.1:8082", None);
+    for (url, why) in [
+        ("risk:8081", "is not an http:// or https:// URL"),
+        (
+            "http://risk/?debug=1",
+            "must not carry a query, a fragment or credentials",
+        ),
+        ("http://", "is not a URL"),
+    ] {
+        let endpoints = Endpoints {
+            risk: Endpoint::new(url, None),
+            policy: fine.clone(),
+            billing: fine.clone(),
+            notification: fine.clone(),
+        };
+        let refused = Gateway::build(Settings::new(&db.url, endpoints))
+            .await
+            .err();
+        assert_eq!(refused, Some(format!("RISK_URL `{url}` {why}")));
+    }
+    let mut settings = Settings::new(
+        &db.url,
+        Endpoints {
+            risk: fine.clone(),
+            policy: fine.clone(),
+            billing: fine.clone(),
+            notification: fine,
+        },
+    );
+    settings.upstream_ca_pem = Some(b"not a certificate".to_vec());
+    let refused = Gateway::build(settings).await.err().unwrap();
+    assert!(refused.starts_with("UPSTREAM_CA_FILE"), "{refused}");
+    db.drop().await;
+}

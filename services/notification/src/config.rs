@@ -3,6 +3,8 @@ use std::path::PathBuf;
 
 use clap::Parser;
 
+use crate::delivery::SmtpSecurity;
+
 /// The nfip notification service: emails and texts to policy holders, queued durably and
 /// delivered with retries.
 #[derive(Debug, Parser)]
@@ -24,12 +26,33 @@ pub struct Cli {
     #[arg(long, env = "OUTBOX_DIR", default_value = "data/outbox")]
     pub outbox_dir: PathBuf,
 
-    /// Send email through this SMTP relay (plain SMTP, no auth) instead of the outbox.
+    /// Send email through this SMTP relay instead of the outbox.
     #[arg(long, env = "SMTP_HOST")]
     pub smtp_host: Option<String>,
 
     #[arg(long, env = "SMTP_PORT", default_value_t = 25)]
     pub smtp_port: u16,
+
+    /// How to secure the connection to the relay: none (a local relay only), starttls
+    /// (required), or tls (implicit, usually port 465).
+    #[arg(long, env = "SMTP_TLS", value_enum, default_value_t = SmtpSecurity::None)]
+    pub smtp_tls: SmtpSecurity,
+
+    /// The relay's user name; needs SMTP_PASSWORD and TLS.
+    #[arg(long, env = "SMTP_USERNAME", requires = "smtp_password")]
+    pub smtp_username: Option<String>,
+
+    #[arg(
+        long,
+        env = "SMTP_PASSWORD",
+        hide_env_values = true,
+        requires = "smtp_username"
+    )]
+    pub smtp_password: Option<String>,
+
+    /// A CA certificate (PEM) to trust for the relay besides the system's.
+    #[arg(long, env = "SMTP_CA_FILE")]
+    pub smtp_ca_file: Option<PathBuf>,
 
     /// The sender of every email.
     #[arg(

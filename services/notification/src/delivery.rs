@@ -162,8 +162,44 @@ fn mbox_entry(from: &Mailbox, notification: &Notification) -> Result<Vec<u8>, De
     Ok(entry.into_bytes())
 }
 
-/// Sends email through an SMTP relay (plain SMTP, no authentication: a local relay such as
-/// Postfix or Mailpit). SMS has no provider here and still goes to the outbox.
+/// How the connection to the SMTP relay is secured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SmtpSecurity {
+    /// Plain SMTP: only for a relay on the same host or a private network.
+    None,
+    /// Plain, upgraded with STARTTLS before anything is sent; a relay that cannot is refused.
+    Starttls,
+    /// TLS from the first byte (SMTPS, usually port 465).
+    Tls,
+}
+
+/// Where the SMTP relay is and how to talk to it.
+#[derive(Debug, Clone)]
+pub struct Relay {
+    pub host: String,
+    pub port: u16,
+    pub security: SmtpSecurity,
+    /// User name and password, sent only over TLS.
+    pub credentials: Option<(String, String)>,
+    /// A CA certificate (PEM) to trust besides the system's, for a relay with a private CA.
+    pub ca_pem: Option<Vec<u8>>,
+}
+
+impl Relay {
+    /// A relay on plain SMTP without authentication.
+    pub fn plain(host: &str, port: u16) -> Relay {
+        Relay {
+            host: host.to_owned(),
+            port,
+            security: SmtpSecurity::None,
+            credentials: None,
+            ca_pem: None,
+        }
+    }
+}
+
+/// Sends email through an SMTP relay: plain, STARTTLS or implicit TLS, with or without
+/// authentication. SMS has no provider here and still goes to the outbox.
 pub struct Smtp {
     transport: AsyncSmtpTransport<Tokio1Executor>,
     from: Mailbox,
@@ -171,16 +207,44 @@ pub struct Smtp {
 }
 
 impl Smtp {
-    pub fn new(host: &str, port: u16, from: Mailbox, sms: Outbox) -> Smtp {
-        let transport = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
-            .port(port)
-            .timeout(Some(Duration::from_secs(10)))
-            .build();
-        Smtp {
-            transport,
+    /// Fails, saying why, on a configuration that would not work or would not be safe: a
+    /// password over plain SMTP, a CA that does not parse.
+    pub fn new(relay: &Relay, from: Mailbox, sms: Outbox) -> Result<Smtp, String> {
+        use lettre::transport::smtp::authentication::Credentials;
+        use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
+        let tls = || {
+            let mut parameters = TlsParameters::builder(relay.host.clone());
+            if let Some(pem) = &relay.ca_pem {
+                let ca = Certificate::from_pem(pem)
+                    .map_err(|error| format!("SMTP_CA_FILE is not a PEM certificate: {error}"))?;
+                parameters = parameters.add_root_certificate(ca);
+            }
+            parameters
+                .build_rustls()
+                .map_err(|error| format!("cannot set up TLS for SMTP: {error}"))
+        };
+        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&relay.host)
+            .port(relay.port)
+            .timeout(Some(Duration::from_secs(10)));
+        builder = match relay.security {
+            SmtpSecurity::None if relay.credentials.is_some() => {
+                return Err(String::from(
+                    "SMTP_USERNAME is set but SMTP_TLS is none: a password is never sent in the \
+                     clear; set SMTP_TLS=starttls or tls",
+                ));
+            }
+            SmtpSecurity::None => builder,
+            SmtpSecurity::Starttls => builder.tls(Tls::Required(tls()?)),
+            SmtpSecurity::Tls => builder.tls(Tls::Wrapper(tls()?)),
+        };
+        if let Some((user, password)) = &relay.credentials {
+            builder = builder.credentials(Credentials::new(user.clone(), password.clone()));
+        }
+        Ok(Smtp {
+            transport: builder.build(),
             from,
             sms,
-        }
+        })
     }
 }
 

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use nfip_notification::config::Cli;
-use nfip_notification::delivery::{Deliver, Outbox, RetryPolicy, Smtp, Worker};
+use nfip_notification::delivery::{Deliver, Outbox, Relay, RetryPolicy, Smtp, Worker};
 use nfip_notification::{AppState, NotificationStore};
 
 #[tokio::main]
@@ -21,12 +21,33 @@ async fn run(cli: Cli) -> Result<(), String> {
     let outbox = Outbox::new(&cli.outbox_dir, Clone::clone(&from));
     let channel: Arc<dyn Deliver> = match &cli.smtp_host {
         Some(host) => {
+            let ca_pem = cli
+                .smtp_ca_file
+                .as_ref()
+                .map(|file| {
+                    std::fs::read(file)
+                        .map_err(|e| format!("cannot read SMTP_CA_FILE {}: {e}", file.display()))
+                })
+                .transpose()?;
+            let relay = Relay {
+                host: host.clone(),
+                port: cli.smtp_port,
+                security: cli.smtp_tls,
+                credentials: cli.smtp_username.clone().zip(cli.smtp_password.clone()),
+                ca_pem,
+            };
             tracing::info!(
-                "email goes through SMTP at {host}:{}; SMS to the outbox folder {}",
+                "email goes through SMTP at {host}:{} ({:?}{}); SMS to the outbox folder {}",
                 cli.smtp_port,
+                cli.smtp_tls,
+                if relay.credentials.is_some() {
+                    ", authenticated"
+                } else {
+                    ""
+                },
                 cli.outbox_dir.display()
             );
-            Arc::new(Smtp::new(host, cli.smtp_port, from, outbox))
+            Arc::new(Smtp::new(&relay, from, outbox)?)
         }
         None => {
             tracing::info!(

@@ -283,3 +283,103 @@ async fn no_spec_prefills_an_idempotency_key() {
         }
     }
 }
+
+/// Serves `app` over TLS on 127.0.0.1:0, with a certificate for `localhost` from a CA made for
+/// the test; answers the port and the CA's certificate (PEM).
+async fn serve_tls(app: axum::Router) -> (u16, String) {
+    use hyper_util::rt::TokioIo;
+    use hyper_util::service::TowerToHyperService;
+    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+    use tokio_rustls::rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
+    use tokio_rustls::rustls::{ServerConfig, crypto::aws_lc_rs};
+
+    let mut authority = CertificateParams::new(Vec::<String>::new()).unwrap();
+    authority.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca = CertifiedIssuer::self_signed(authority, KeyPair::generate().unwrap()).unwrap();
+    let key = KeyPair::generate().unwrap();
+    let certificate = CertificateParams::new(vec!["localhost".to_owned()])
+        .unwrap()
+        .signed_by(&key, &ca)
+        .unwrap();
+    let config =
+        ServerConfig::builder_with_provider(std::sync::Arc::new(aws_lc_rs::default_provider()))
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(
+                vec![certificate.der().clone()],
+                PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+            )
+            .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let (acceptor, app) = (acceptor.clone(), app.clone());
+            tokio::spawn(async move {
+                if let Ok(tls) = acceptor.accept(stream).await {
+                    let service = TowerToHyperService::new(app);
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(tls), service)
+                        .await;
+                }
+            });
+        }
+    });
+    (port, ca.pem())
+}
+
+#[tokio::test]
+async fn the_gateway_calls_a_service_over_https_trusting_a_private_ca() {
+    use nfip_gateway::{Endpoint, Endpoints, Gateway, Settings};
+    use nfip_kit::testing::{CALLER_KEY, TestDatabase, TestServer, callers};
+
+    let db = TestDatabase::create(Backend::Sqlite).await;
+    let ratings = nfip_risk::RatingStore::connect(&db.url).await.unwrap();
+    nfip_risk::seed_if_empty(&ratings).await.unwrap();
+    let (port, ca) = serve_tls(nfip_risk::app(nfip_risk::AppState { ratings }, callers())).await;
+    let journal = TestDatabase::create(Backend::Sqlite).await;
+    let gateway = |trusted: Option<&str>| {
+        let risk = Endpoint::new(format!("https://localhost:{port}"), Some(CALLER_KEY));
+        let nowhere = Endpoint::new("http://127.0.0.1:9", None);
+        let endpoints = Endpoints {
+            risk,
+            policy: nowhere.clone(),
+            billing: nowhere.clone(),
+            notification: nowhere,
+        };
+        Settings {
+            clients: nfip_kit::auth::Callers::single("tls-test", KEY),
+            upstream_ca_pem: trusted.map(|pem| pem.as_bytes().to_vec()),
+            ..Settings::new(&journal.url, endpoints)
+        }
+    };
+
+    let trusting = Gateway::build(gateway(Some(&ca))).await.unwrap();
+    let server = TestServer::spawn(trusting.router.clone()).await;
+    let answer = reqwest::Client::new()
+        .get(server.url("/risk/33139"))
+        .header("x-api-key", KEY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    assert_eq!(json(answer).await["flood_zone"], "AE");
+
+    // Without the CA, the service's certificate is not trusted: nothing is sent to it.
+    let doubting = Gateway::build(gateway(None)).await.unwrap();
+    let server = TestServer::spawn(doubting.router.clone()).await;
+    let answer = reqwest::Client::new()
+        .get(server.url("/risk/33139"))
+        .header("x-api-key", KEY)
+        .send()
+        .await
+        .unwrap();
+    let refused = problem(answer, 503).await;
+    assert_eq!(refused["upstream"], "risk");
+    trusting.stop().await;
+    doubting.stop().await;
+    db.drop().await;
+    journal.drop().await;
+}

@@ -6,3 +6,4 @@ mod durability;
 mod helpers;
 mod openapi;
 mod smtp;
+mod smtp_tls;

@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 
 use nfip_kit::db::Backend;
 use nfip_kit::testing::TestDatabase;
-use nfip_notification::delivery::Smtp;
+use nfip_notification::delivery::{Relay, Smtp};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
 
@@ -74,7 +74,8 @@ async fn email_goes_through_smtp_and_a_451_is_retried() {
     let (port, accepted) = fake_smtp(true).await;
     let dir = outbox_dir();
     let from = "NFIP <no-reply@nfip.invalid>".parse().unwrap();
-    let channel = Arc::new(Smtp::new("127.0.0.1", port, from, outbox(&dir)));
+    let channel =
+        Arc::new(Smtp::new(&Relay::plain("127.0.0.1", port), from, outbox(&dir)).unwrap());
     let app = spawn_app(&db, channel, FAST_RETRY).await;
     let sent = app
         .settled(&app.send(&email("ada@example.org")).await)
