@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
+use nfip_kit::auth::Caller;
 
 /// Histogram bucket bounds, in seconds.
 const BUCKETS: [f64; 12] = [
@@ -45,8 +46,8 @@ impl Histogram {
 
 #[derive(Debug, Default)]
 struct Series {
-    /// (route, method, status) → answered
-    requests: BTreeMap<(String, String, u16), u64>,
+    /// (route, method, status, client) → answered
+    requests: BTreeMap<(String, String, u16, String), u64>,
     /// (route, method) → latency
     request_latency: BTreeMap<(String, String), Histogram>,
     /// (upstream, operation, outcome) → calls
@@ -60,11 +61,17 @@ struct Series {
 pub struct Metrics(Arc<Mutex<Series>>);
 
 impl Metrics {
-    pub fn request(&self, route: &str, method: &str, status: u16, elapsed: Duration) {
+    /// One request answered; `client` is the client's name, `none` before one was known.
+    pub fn request(&self, route: &str, method: &str, status: u16, client: &str, elapsed: Duration) {
         let mut series = self.0.lock().expect("metrics lock");
         *series
             .requests
-            .entry((route.to_owned(), method.to_owned(), status))
+            .entry((
+                route.to_owned(),
+                method.to_owned(),
+                status,
+                client.to_owned(),
+            ))
             .or_default() += 1;
         series
             .request_latency
@@ -97,13 +104,13 @@ impl Metrics {
         let series = self.0.lock().expect("metrics lock");
         let mut out = String::new();
         out.push_str(
-            "# HELP nfip_gateway_requests_total Requests answered, by route, method and status.\n",
+            "# HELP nfip_gateway_requests_total Requests answered, by route, method, status and client.\n",
         );
         out.push_str("# TYPE nfip_gateway_requests_total counter\n");
-        for ((route, method, status), n) in &series.requests {
+        for ((route, method, status, client), n) in &series.requests {
             let _ = writeln!(
                 out,
-                "nfip_gateway_requests_total{{route=\"{route}\",method=\"{method}\",status=\"{status}\"}} {n}"
+                "nfip_gateway_requests_total{{route=\"{route}\",method=\"{method}\",status=\"{status}\",client=\"{client}\"}} {n}"
             );
         }
         out.push_str(
@@ -141,10 +148,15 @@ pub async fn track(State(metrics): State<Metrics>, request: Request, next: Next)
     let method = request.method().to_string();
     let started = Instant::now();
     let response = next.run(request).await;
+    let client = response
+        .extensions()
+        .get::<Caller>()
+        .map_or("none", |caller| caller.name());
     metrics.request(
         &route,
         &method,
         response.status().as_u16(),
+        client,
         started.elapsed(),
     );
     response
@@ -157,12 +169,12 @@ mod tests {
     #[test]
     fn renders_counters_and_cumulative_histograms() {
         let metrics = Metrics::default();
-        metrics.request("/purchase", "POST", 201, Duration::from_millis(3));
-        metrics.request("/purchase", "POST", 201, Duration::from_millis(30));
+        metrics.request("/purchase", "POST", 201, "web", Duration::from_millis(3));
+        metrics.request("/purchase", "POST", 201, "web", Duration::from_millis(30));
         metrics.upstream("risk", "get_risk", "ok", Duration::from_micros(400));
         let text = metrics.render();
         assert!(text.contains(
-            "nfip_gateway_requests_total{route=\"/purchase\",method=\"POST\",status=\"201\"} 2"
+            "nfip_gateway_requests_total{route=\"/purchase\",method=\"POST\",status=\"201\",client=\"web\"} 2"
         ));
         assert!(text.contains(
             "nfip_gateway_request_duration_seconds_bucket{route=\"/purchase\",method=\"POST\",le=\"0.005\"} 1"

@@ -12,7 +12,8 @@
 //!   orchestrators are not misled, anything else with a 503 problem; beyond the reserve, a
 //!   connection is closed at once.
 //!
-//! Every answer these limits give is a problem+json. The process also raises its soft limit
+//! Every answer these limits give is a problem+json, and so are hyper's own (see
+//! [`crate::bare`]). The process also raises its soft limit
 //! on open files to the hard limit, so the cap, not the file limit, is what binds.
 
 use std::net::SocketAddr;
@@ -36,6 +37,7 @@ use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
+use crate::bare::ProblemIo;
 use crate::problem::{Problem, ProblemType};
 
 /// Connections answered past the cap, one request each (health checks, 503s).
@@ -147,8 +149,10 @@ pub async fn serve(
             },
         };
         let _ = stream.set_nodelay(true);
-        let connection = graceful
-            .watch(http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service)));
+        let connection = graceful.watch(http.serve_connection(
+            TokioIo::new(ProblemIo::new(stream)),
+            TowerToHyperService::new(service),
+        ));
         tokio::spawn(async move {
             let _ = connection.await;
             drop(permit);

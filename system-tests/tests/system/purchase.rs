@@ -178,7 +178,7 @@ async fn one_request_id_and_trace_follow_a_purchase_to_every_service() {
         .await
         .unwrap();
     for line in [
-        "nfip_gateway_requests_total{route=\"/purchase\",method=\"POST\",status=\"201\"} 1",
+        "nfip_gateway_requests_total{route=\"/purchase\",method=\"POST\",status=\"201\",client=\"system-tests\"} 1",
         "nfip_gateway_upstream_requests_total{upstream=\"billing\",operation=\"create_invoice\",outcome=\"ok\"} 1",
         "nfip_gateway_upstream_duration_seconds_count{upstream=\"risk\",operation=\"get_risk\"} 1",
     ] {

@@ -255,12 +255,59 @@ async fn the_http_layers_own_refusals_are_problems_and_say_nothing_of_the_host()
         .header("x-large", "a".repeat(20_000));
     problem(large.send().await.unwrap(), 431).await;
 
+    // What hyper refuses itself, before any handler: a header line it cannot parse, and more
+    // headers than it reads at all.
+    let broken = raw(
+        stack.gateway.addr,
+        "GET /healthz HTTP/1.1\r\nhost: nfip\r\nno colon here\r\n\r\n",
+    )
+    .await;
+    assert!(
+        broken.starts_with("HTTP/1.1 400 Bad Request\r\n"),
+        "{broken}"
+    );
+    assert!(
+        broken.contains("content-type: application/problem+json"),
+        "{broken}"
+    );
+    assert!(
+        broken.contains("urn:nfip:problem:malformed-request"),
+        "{broken}"
+    );
+    let flood: String = (0..300).map(|n| format!("x-filler-{n}: 1\r\n")).collect();
+    let huge = raw(
+        stack.gateway.addr,
+        &format!("GET /healthz HTTP/1.1\r\nhost: nfip\r\n{flood}\r\n"),
+    )
+    .await;
+    assert!(huge.starts_with("HTTP/1.1 431"), "{huge}");
+    assert!(
+        huge.contains("urn:nfip:problem:headers-too-large"),
+        "{huge}"
+    );
+
     // A service nobody answers for: the problem names it, not the operating system's error.
     stack.policy.proxy.server.stop();
     let down = problem(stack.purchase(&order("33139"), None).await, 503).await;
     let detail = down["detail"].as_str().unwrap();
     assert_eq!(detail, "policy is unreachable: no connection could be made");
     stack.stop().await;
+}
+
+/// Sends `request` as it is on a connection of its own; answers all the gateway wrote back.
+async fn raw(addr: std::net::SocketAddr, request: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = String::new();
+    tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        stream.read_to_string(&mut answer),
+    )
+    .await
+    .expect("an answer, then the connection closed")
+    .unwrap();
+    answer
 }
 
 #[tokio::test]
