@@ -23,6 +23,9 @@ CREATE TABLE purchase_journal (
     traceparent     TEXT NOT NULL,
     created_at      TEXT NOT NULL,
     updated_at      TEXT NOT NULL,
+    -- What the purchase sold, once it did: the client's own, which it may read and pay.
+    policy_id       TEXT,
+    invoice_id      TEXT,
     PRIMARY KEY (client, purchase_key)
 );
 
@@ -34,18 +37,12 @@ SELECT '', purchase_key,
        CASE WHEN LENGTH(purchase_key) <= 200 THEN purchase_key END,
        'v0:' || fingerprint, fingerprint, state, attempt, lease_until, policy_request,
        status_code, response, notify_request, notify_attempts, notify_next_at, request_id,
-       traceparent, created_at, updated_at
+       traceparent, created_at, updated_at, NULL, NULL
 FROM purchases;
 
 DROP TABLE purchases;
 
 CREATE INDEX purchase_journal_by_state ON purchase_journal (state, lease_until);
 CREATE INDEX purchase_journal_by_notify ON purchase_journal (notify_next_at);
-
--- What each client bought: a client reads and pays only what is listed here for it.
-CREATE TABLE owned (
-    resource    TEXT NOT NULL,
-    id          TEXT NOT NULL,
-    client      TEXT NOT NULL,
-    PRIMARY KEY (resource, id)
-);
+CREATE INDEX purchase_journal_by_policy ON purchase_journal (policy_id);
+CREATE INDEX purchase_journal_by_invoice ON purchase_journal (invoice_id);

@@ -181,10 +181,11 @@ pub enum Resource {
 }
 
 impl Resource {
-    fn as_str(self) -> &'static str {
+    /// The journal column that records it.
+    fn column(self) -> &'static str {
         match self {
-            Resource::Policy => "policy",
-            Resource::Invoice => "invoice",
+            Resource::Policy => "policy_id",
+            Resource::Invoice => "invoice_id",
         }
     }
 }
@@ -325,9 +326,9 @@ impl Journal {
         }
     }
 
-    /// The purchase is over: store the answer and record what it sold as the client's, in one
-    /// transaction; with a confirmation still to send (and when the follow-up worker may first
-    /// send it), the purchase is `confirming` until [`Journal::notification_sent`] or
+    /// The purchase is over: store the answer and what it sold (the client's own from then
+    /// on), in one statement; with a confirmation still to send (and when the follow-up worker
+    /// may first send it), the purchase is `confirming` until [`Journal::notification_sent`] or
     /// [`Journal::notification_tried`]. `false` when this run no longer holds the purchase (it
     /// outlived its lease and the follow-up worker took it over to undo it): its answer must
     /// not be given.
@@ -344,11 +345,12 @@ impl Journal {
         } else {
             PurchaseState::Done
         };
-        let mut tx = self.db.begin_write().await?;
+        let (policy, invoice) = outcome.sold.unzip();
         let updated = sqlx::query(sqlx::AssertSqlSafe(format!(
             "UPDATE purchase_journal SET state = $3, \
                lease_until = COALESCE($6, lease_until), status_code = $4, response = $5, \
-               notify_request = $7, notify_next_at = $6, updated_at = $8 \
+               notify_request = $7, notify_next_at = $6, updated_at = $8, \
+               policy_id = $10, invoice_id = $11 \
              WHERE {ROW} AND state = 'running' AND attempt = $9"
         )))
         .bind(&purchase.client)
@@ -360,27 +362,12 @@ impl Journal {
         .bind(notify_request)
         .bind(db::timestamp(db::now()))
         .bind(attempt)
-        .execute(&mut *tx)
+        .bind(policy.map(|id| id.to_string()))
+        .bind(invoice.map(|id| id.to_string()))
+        .execute(self.db.pool())
         .await?
         .rows_affected();
-        if updated != 1 {
-            return Ok(false);
-        }
-        if let Some((policy, invoice)) = outcome.sold {
-            for (resource, id) in [(Resource::Policy, policy), (Resource::Invoice, invoice)] {
-                sqlx::query(
-                    "INSERT INTO owned (resource, id, client) VALUES ($1, $2, $3) \
-                     ON CONFLICT (resource, id) DO NOTHING",
-                )
-                .bind(resource.as_str())
-                .bind(id.to_string())
-                .bind(&purchase.client)
-                .execute(&mut *tx)
-                .await?;
-            }
-        }
-        tx.commit().await?;
-        Ok(true)
+        Ok(updated == 1)
     }
 
     /// Whether `client` bought this policy or invoice through the gateway.
@@ -390,15 +377,15 @@ impl Journal {
         resource: Resource,
         id: Uuid,
     ) -> Result<bool, sqlx::Error> {
-        let row = sqlx::query("SELECT client FROM owned WHERE resource = $1 AND id = $2")
-            .bind(resource.as_str())
-            .bind(id.to_string())
-            .fetch_optional(self.db.pool())
-            .await?;
-        Ok(match row {
-            Some(row) => row.try_get::<String, _>("client")? == client,
-            None => false,
-        })
+        let column = resource.column();
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT 1 AS owned FROM purchase_journal WHERE {column} = $1 AND client = $2 LIMIT 1"
+        )))
+        .bind(id.to_string())
+        .bind(client)
+        .fetch_optional(self.db.pool())
+        .await?;
+        Ok(row.is_some())
     }
 
     /// The run failed after it may have created something: hand it to the follow-up worker

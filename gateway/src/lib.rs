@@ -148,44 +148,42 @@ fn declare_gateway_problems(openapi: &mut utoipa::openapi::OpenApi) {
             "What is left of it: `\"per-client\";r=<remaining>;t=<seconds until full>`",
         ),
     ];
-    for item in openapi.paths.paths.values_mut() {
-        for operation in [&mut item.get, &mut item.post].into_iter().flatten() {
-            for (status, description, example) in &problems {
-                operation
-                    .responses
-                    .responses
-                    .entry((*status).to_owned())
-                    .or_insert_with(|| nfip_kit::service::problem_response(description, example));
+    for operation in nfip_kit::service::operations_mut(openapi) {
+        for (status, description, example) in &problems {
+            operation
+                .responses
+                .responses
+                .entry((*status).to_owned())
+                .or_insert_with(|| nfip_kit::service::problem_response(description, example));
+        }
+        for (status, response) in &mut operation.responses.responses {
+            let RefOr::T(response) = response else {
+                continue;
+            };
+            if !(status.starts_with('2') || status == "429") {
+                continue;
             }
-            for (status, response) in &mut operation.responses.responses {
-                let RefOr::T(response) = response else {
-                    continue;
-                };
-                if !(status.starts_with('2') || status == "429") {
-                    continue;
-                }
-                for (name, description) in rate_headers {
-                    response.headers.insert(
-                        name.to_owned(),
-                        HeaderBuilder::new()
-                            .schema(Some(text()))
-                            .description(Some(description))
-                            .build()
-                            .into(),
-                    );
-                }
-                if status == "429" {
-                    response.headers.insert(
-                        String::from("Retry-After"),
-                        HeaderBuilder::new()
-                            .schema(Some(
-                                ObjectBuilder::new().schema_type(Type::Integer).build(),
-                            ))
-                            .description(Some("Seconds until a request will be taken again"))
-                            .build()
-                            .into(),
-                    );
-                }
+            for (name, description) in rate_headers {
+                response.headers.insert(
+                    name.to_owned(),
+                    HeaderBuilder::new()
+                        .schema(Some(text()))
+                        .description(Some(description))
+                        .build()
+                        .into(),
+                );
+            }
+            if status == "429" {
+                response.headers.insert(
+                    String::from("Retry-After"),
+                    HeaderBuilder::new()
+                        .schema(Some(
+                            ObjectBuilder::new().schema_type(Type::Integer).build(),
+                        ))
+                        .description(Some("Seconds until a request will be taken again"))
+                        .build()
+                        .into(),
+                );
             }
         }
     }

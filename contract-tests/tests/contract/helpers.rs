@@ -62,17 +62,19 @@ impl Consumer {
         let built = Gateway::build(settings).await.expect("the gateway builds");
         // The client owns the fixture ids, as if it had bought them, so reads and payments
         // reach the providers (the gateway answers 404 itself for what a client does not own).
-        for (resource, id) in [
-            ("policy", POLICY_ID),
-            ("policy", UNKNOWN_ID),
-            ("invoice", INVOICE_ID),
-            ("invoice", UNKNOWN_ID),
-        ] {
+        for (n, (policy, invoice)) in [(POLICY_ID, INVOICE_ID), (UNKNOWN_ID, UNKNOWN_ID)]
+            .into_iter()
+            .enumerate()
+        {
             sqlx::query(
-                "INSERT INTO owned (resource, id, client) VALUES ($1, $2, 'contract-tests')",
+                "INSERT INTO purchase_journal (client, purchase_key, fingerprint, order_json, \
+                 state, attempt, lease_until, policy_request, notify_attempts, request_id, \
+                 traceparent, created_at, updated_at, policy_id, invoice_id) \
+                 VALUES ('contract-tests', $1, '', '{}', 'done', 1, '', '{}', 0, '', '', '', '', $2, $3)",
             )
-            .bind(resource)
-            .bind(id)
+            .bind(format!("fixture-{n}"))
+            .bind(policy)
+            .bind(invoice)
             .execute(built.state.journal.db().pool())
             .await
             .expect("grant a fixture id");

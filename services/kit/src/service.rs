@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Router, middleware};
 use tower_http::catch_panic::CatchPanicLayer;
+use utoipa::openapi::path::Operation;
 use utoipa::openapi::tag::TagBuilder;
 use utoipa::openapi::{OpenApi, Ref};
 use utoipa_axum::router::OpenApiRouter;
@@ -51,71 +52,61 @@ fn declare_standard_problems(openapi: &mut OpenApi) {
                 .build(),
         );
     }
-    for item in openapi.paths.paths.values_mut() {
-        let operations = [
-            &mut item.get,
-            &mut item.put,
-            &mut item.post,
-            &mut item.delete,
-            &mut item.patch,
-        ];
-        for operation in operations.into_iter().flatten() {
-            let has_body = operation.request_body.is_some();
-            let has_parameters = operation
-                .parameters
-                .as_ref()
-                .is_some_and(|parameters| !parameters.is_empty());
-            let responses = &mut operation.responses.responses;
-            let mut declare = |status: &str, description: &str, example: Problem| {
-                responses
-                    .entry(status.to_owned())
-                    .or_insert_with(|| problem_response(description, &example));
-            };
-            if has_parameters {
-                declare(
-                    "400",
-                    "A path or query parameter is invalid",
-                    Problem::invalid_parameter("id", "`42` is not valid: UUID parsing failed"),
-                );
-            }
-            if has_body {
-                declare(
-                    "400",
-                    "The body is not valid JSON",
-                    Problem::new(ProblemType::MALFORMED_REQUEST).detail(
-                        "the body is not valid JSON: EOF while parsing an object at line 1 column 12",
-                    ),
-                );
-                declare(
-                    "413",
-                    "The body is larger than 256 KiB",
-                    Problem::new(ProblemType::PAYLOAD_TOO_LARGE).detail("length limit exceeded"),
-                );
-                declare(
-                    "415",
-                    "The body is not sent as `application/json`",
-                    Problem::new(ProblemType::UNSUPPORTED_MEDIA_TYPE)
-                        .detail("send the body as JSON with `content-type: application/json`"),
-                );
-                declare(
+    for operation in operations_mut(openapi) {
+        let has_body = operation.request_body.is_some();
+        let has_parameters = operation
+            .parameters
+            .as_ref()
+            .is_some_and(|parameters| !parameters.is_empty());
+        let responses = &mut operation.responses.responses;
+        let mut declare = |status: &str, description: &str, example: Problem| {
+            responses
+                .entry(status.to_owned())
+                .or_insert_with(|| problem_response(description, &example));
+        };
+        if has_parameters {
+            declare(
+                "400",
+                "A path or query parameter is invalid",
+                Problem::invalid_parameter("id", "`42` is not valid: UUID parsing failed"),
+            );
+        }
+        if has_body {
+            declare(
+                "400",
+                "The body is not valid JSON",
+                Problem::new(ProblemType::MALFORMED_REQUEST).detail(
+                    "the body is not valid JSON: EOF while parsing an object at line 1 column 12",
+                ),
+            );
+            declare(
+                "413",
+                "The body is larger than 256 KiB",
+                Problem::new(ProblemType::PAYLOAD_TOO_LARGE).detail("length limit exceeded"),
+            );
+            declare(
+                "415",
+                "The body is not sent as `application/json`",
+                Problem::new(ProblemType::UNSUPPORTED_MEDIA_TYPE)
+                    .detail("send the body as JSON with `content-type: application/json`"),
+            );
+            declare(
                     "422",
                     "The body does not fit the schema, or a value in it is invalid",
                     Problem::new(ProblemType::VALIDATION).detail(
                         "a field is missing, has the wrong type or breaks a rule; `errors` points at each",
                     ),
                 );
-            }
-            declare(
-                "500",
-                "Internal error; the cause is logged under the request id",
-                Problem {
-                    request_id: Some(String::from("5f0c6c1e-3c59-4a43-9c55-2a8f0f2b7d11")),
-                    ..Problem::new(ProblemType::INTERNAL).detail(
-                        "an internal error occurred; quote the request id when reporting it",
-                    )
-                },
-            );
         }
+        declare(
+            "500",
+            "Internal error; the cause is logged under the request id",
+            Problem {
+                request_id: Some(String::from("5f0c6c1e-3c59-4a43-9c55-2a8f0f2b7d11")),
+                ..Problem::new(ProblemType::INTERNAL)
+                    .detail("an internal error occurred; quote the request id when reporting it")
+            },
+        );
     }
 }
 
@@ -142,27 +133,16 @@ pub fn internal<S: Clone + Send + Sync + 'static>(mut api: OpenApiRouter<S>) -> 
     );
     let unauthorized = Problem::new(ProblemType::UNAUTHORIZED)
         .detail("send a credential as `Authorization: Bearer <key>`");
-    for item in openapi.paths.paths.values_mut() {
-        let operations = [
-            &mut item.get,
-            &mut item.put,
-            &mut item.post,
-            &mut item.delete,
-            &mut item.patch,
-        ];
-        for operation in operations.into_iter().flatten() {
-            operation.security = Some(vec![SecurityRequirement::new(
-                "bearer",
-                Vec::<String>::new(),
-            )]);
-            operation
-                .responses
-                .responses
-                .entry(String::from("401"))
-                .or_insert_with(|| {
-                    problem_response("Missing or untrusted credential", &unauthorized)
-                });
-        }
+    for operation in operations_mut(openapi) {
+        operation.security = Some(vec![SecurityRequirement::new(
+            "bearer",
+            Vec::<String>::new(),
+        )]);
+        operation
+            .responses
+            .responses
+            .entry(String::from("401"))
+            .or_insert_with(|| problem_response("Missing or untrusted credential", &unauthorized));
     }
     api
 }
@@ -232,6 +212,21 @@ pub fn app_with_docs<S: Clone + Send + Sync + 'static>(
         .layer(CatchPanicLayer::custom(panic_problem))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(middleware::from_fn(context::middleware))
+}
+
+/// Every operation of the document.
+pub fn operations_mut(openapi: &mut OpenApi) -> impl Iterator<Item = &mut Operation> {
+    openapi.paths.paths.values_mut().flat_map(|item| {
+        [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ]
+        .into_iter()
+        .flatten()
+    })
 }
 
 /// A response that is a problem, with `example` as its example.

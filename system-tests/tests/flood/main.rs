@@ -36,6 +36,35 @@ async fn hold(addr: std::net::SocketAddr, count: usize) -> Vec<TcpStream> {
     held
 }
 
+/// Sends a request head one byte every 200 ms until the gateway closes the connection (how
+/// long that took) or `limit` passes (`None`).
+async fn drip(addr: std::net::SocketAddr, limit: Duration) -> Option<Duration> {
+    let started = Instant::now();
+    let mut stream = TcpStream::connect(addr).await.expect("connect");
+    let head = b"POST /purchase HTTP/1.1\r\nhost: nfip\r\nx-filler: ";
+    let mut pace = tokio::time::interval(Duration::from_millis(200));
+    let mut buffer = [0u8; 512];
+    for byte in head.iter().chain(std::iter::repeat(&b'a')) {
+        if started.elapsed() > limit {
+            return None;
+        }
+        tokio::select! {
+            read = stream.read(&mut buffer) => {
+                // Closed (EOF or reset), or the 408 it answers before closing.
+                if matches!(read, Ok(0) | Err(_)) || buffer.starts_with(b"HTTP/1.1 408") {
+                    return Some(started.elapsed());
+                }
+            }
+            _ = pace.tick() => {
+                if stream.write_all(std::slice::from_ref(byte)).await.is_err() {
+                    return Some(started.elapsed());
+                }
+            }
+        }
+    }
+    None
+}
+
 /// How many connections to hold: 4,000, or fewer where the open-file limit is lower (each is
 /// two descriptors in this process, which also serves them).
 fn flood_size() -> usize {
@@ -81,6 +110,11 @@ async fn thousands_of_idle_and_slow_connections_neither_stop_a_purchase_nor_stay
         .await
         .unwrap();
 
+    // And clients that drip a byte of their request head every 200 ms, forever if let.
+    let drips: Vec<_> = (0..50)
+        .map(|_| tokio::spawn(drip(stack.gateway.addr, Duration::from_secs(10))))
+        .collect();
+
     // Purchases go on as usual.
     let mut took = Vec::new();
     for _ in 0..5 {
@@ -102,6 +136,17 @@ async fn thousands_of_idle_and_slow_connections_neither_stop_a_purchase_nor_stay
         .unwrap();
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
     assert!(answer.contains("application/problem+json"), "{answer}");
+    // A drip does not keep a connection: the head has one deadline, however it trickles in.
+    for drip in drips {
+        let lasted = drip
+            .await
+            .unwrap()
+            .expect("the gateway closed a dripping connection");
+        assert!(
+            lasted < header_timeout + Duration::from_secs(2),
+            "a drip lasted {lasted:?}"
+        );
+    }
     let deadline = Instant::now() + header_timeout + Duration::from_secs(10);
     for stream in &mut held {
         let mut buffer = [0u8; 512];
