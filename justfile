@@ -82,6 +82,6 @@ openapi-check:
 openapi-validate:
     openapi-spec-validator openapi/*.json
 
-# Benchmark POST /purchase (release build, SQLite, wrk at 16 connections); `just bench --duration 1m`.
+# Benchmark POST /purchase against its floor, the same topology with trivial handlers (release builds, SQLite, wrk at 16 connections, both in one run); `just bench --duration 1m`.
 bench *ARGS:
     cargo xtask bench {{ ARGS }}

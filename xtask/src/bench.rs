@@ -1,121 +1,204 @@
-//! `cargo xtask bench`: the purchase benchmark.
+//! `cargo xtask bench`: the purchase benchmark, against its floor.
 //!
-//! Builds release binaries, starts the stack on fresh SQLite files (the durable default) with
-//! warnings-only logs, records each process's idle RSS, warms up, drives `POST /purchase` with
-//! wrk (Debian's package, installed if missing), and prints throughput, p50, p99, errors and
-//! each process's RSS after the load.
+//! Builds release binaries. First the floor (`xtask/floor`: the same five processes on the same
+//! ports and paths, answering fixed JSON, with a gateway making the same four calls), then the
+//! stack on fresh SQLite files (the durable default) with warnings-only logs: each warmed up,
+//! then driven with the same wrk load (`POST /purchase`, a fresh Idempotency-Key each). Prints
+//! both side by side: throughput, p50, p99, p99.9, errors, the stack's throughput as a fraction
+//! of the floor's, and each process's CPU per purchase and RSS.
 
 use std::path::Path;
+use std::process::Stdio;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use tokio::process::Command;
 
-use crate::{Running, build, start_fresh, stop, wait_until_ready, workspace_root};
+use crate::{
+    Running, SERVICES, binary, build, forward, start_fresh, stop, wait_until_ready, workspace_root,
+};
 
 pub async fn run(connections: u32, duration: &str, threads: u32) -> Result<(), String> {
     ensure_wrk().await?;
     let root = workspace_root();
-    build(&root, true).await?;
-
+    build(&root, true, &["nfip-floor"]).await?;
     let run_id = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
+    let load = Load {
+        connections,
+        duration,
+        threads,
+        run_id,
+    };
+
+    let mut floor = start_floor(&root)?;
+    let measured = load.measure(&root, &mut floor, "floor").await;
+    stop(&mut floor).await;
+    let floor = measured?;
+
     let (mut running, data) = start_fresh(&root, true, "warn")?;
-    let outcome = measure(&root, &mut running, connections, duration, threads, run_id).await;
+    let measured = load.measure(&root, &mut running, "nfip").await;
     stop(&mut running).await;
     let _ = std::fs::remove_dir_all(&data);
-    outcome
+    let ours = measured?;
+
+    load.report(&floor, &ours);
+    Ok(())
 }
 
-async fn measure(
-    root: &Path,
-    running: &mut [Running],
+/// The floor's five processes, on the stack's ports.
+fn start_floor(root: &Path) -> Result<Vec<Running>, String> {
+    SERVICES
+        .iter()
+        .map(|service| {
+            let mut child = Command::new(binary(root, true, "floor"))
+                .args(["--role", service.name, "--listen"])
+                .arg(format!("127.0.0.1:{}", service.port))
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .map_err(|e| format!("cannot start the floor's {}: {e}", service.name))?;
+            forward(service.name, child.stdout.take().expect("piped"));
+            forward(service.name, child.stderr.take().expect("piped"));
+            Ok(Running {
+                name: service.name,
+                child,
+            })
+        })
+        .collect()
+}
+
+/// The wrk load both sides get.
+struct Load<'a> {
     connections: u32,
-    duration: &str,
+    duration: &'a str,
     threads: u32,
     run_id: u64,
-) -> Result<(), String> {
-    wait_until_ready(running).await?;
-    let idle = rss(running);
-    let script = root.join("xtask").join("bench").join("purchase.lua");
-    let wrk = |duration: &str, tag: String| {
-        let mut command = Command::new("wrk");
-        command
-            .args([
-                "--latency",
-                "-t",
-                &threads.to_string(),
-                "-c",
-                &connections.to_string(),
-            ])
-            .args(["-d", duration, "-s"])
-            .arg(&script)
-            .arg("http://127.0.0.1:8080")
-            .args(["--", &tag]);
-        command
-    };
-    println!("warming up (5s)…");
-    wrk("5s", format!("{run_id}w"))
-        .output()
-        .await
-        .map_err(|e| format!("wrk: {e}"))?;
-    println!("measuring POST /purchase at {connections} connections for {duration}…");
-    let cpu_before = cpu(running);
-    let output = wrk(duration, run_id.to_string())
-        .output()
-        .await
-        .map_err(|e| format!("wrk: {e}"))?;
-    let cpu_after = cpu(running);
-    let report = String::from_utf8_lossy(&output.stdout).into_owned();
-    if !output.status.success() {
-        return Err(format!(
-            "wrk failed:\n{report}{}",
-            String::from_utf8_lossy(&output.stderr)
-        ));
-    }
-    let loaded = rss(running);
+}
 
-    println!("\n{report}");
-    let field = |prefix: &str| {
-        report
-            .lines()
-            .map(str::trim)
-            .find_map(|line| line.strip_prefix(prefix))
-            .map_or_else(|| String::from("?"), |rest| rest.trim().to_owned())
-    };
-    let errors = field("Non-2xx or 3xx responses:");
-    let requests: f64 = report
-        .lines()
-        .find_map(|line| line.trim().split_once(" requests in "))
-        .and_then(|(n, _)| n.trim().parse().ok())
-        .unwrap_or(f64::NAN);
-    println!("┌──────────────────────────────────────────────────────────");
-    println!(
-        "│ POST /purchase, {connections} connections, {duration}, {} cores",
-        cores()
-    );
-    println!("│ throughput   {} purchases/s", field("Requests/sec:"));
-    println!("│ latency p50  {}", field("50%"));
-    println!("│ latency p99  {}", field("99%"));
-    println!(
-        "│ errors       {}",
-        if errors == "?" {
-            String::from("0")
-        } else {
-            errors
+/// What one side measured.
+struct Measured {
+    throughput: f64,
+    p50: String,
+    p99: String,
+    p999: String,
+    errors: String,
+    /// Per process: name, idle RSS and loaded RSS in MB, CPU µs per purchase.
+    processes: Vec<(&'static str, f64, f64, f64)>,
+}
+
+impl Load<'_> {
+    async fn measure(
+        &self,
+        root: &Path,
+        running: &mut [Running],
+        label: &str,
+    ) -> Result<Measured, String> {
+        wait_until_ready(running).await?;
+        let idle = rss(running);
+        let script = root.join("xtask").join("bench").join("purchase.lua");
+        let wrk = |duration: &str, tag: String| {
+            let mut command = Command::new("wrk");
+            command
+                .args(["--latency", "-t", &self.threads.to_string()])
+                .args(["-c", &self.connections.to_string(), "-d", duration, "-s"])
+                .arg(&script)
+                .arg("http://127.0.0.1:8080")
+                .args(["--", &tag]);
+            command
+        };
+        println!("{label}: warming up (5s)…");
+        wrk("5s", format!("{label}-{}w", self.run_id))
+            .output()
+            .await
+            .map_err(|e| format!("wrk: {e}"))?;
+        println!(
+            "{label}: measuring POST /purchase at {} connections for {}…",
+            self.connections, self.duration
+        );
+        let cpu_before = cpu(running);
+        let output = wrk(self.duration, format!("{label}-{}", self.run_id))
+            .output()
+            .await
+            .map_err(|e| format!("wrk: {e}"))?;
+        let cpu_after = cpu(running);
+        let report = String::from_utf8_lossy(&output.stdout).into_owned();
+        if !output.status.success() {
+            return Err(format!(
+                "wrk failed:\n{report}{}",
+                String::from_utf8_lossy(&output.stderr)
+            ));
         }
-    );
-    println!("│ per process  RSS idle  RSS loaded  CPU per purchase");
-    for (((name, before), (_, after)), (start, end)) in idle
-        .iter()
-        .zip(&loaded)
-        .zip(cpu_before.iter().zip(&cpu_after))
-    {
-        let micros = (end - start) * 1e6 / requests;
-        println!("│   {name:<13}{before:>5.1} MB  {after:>7.1} MB  {micros:>9.0} µs");
+        let loaded = rss(running);
+        println!("\n{label}:\n{report}");
+        let field = |prefix: &str| {
+            report
+                .lines()
+                .map(str::trim)
+                .find_map(|line| line.strip_prefix(prefix))
+                .map_or_else(|| String::from("?"), |rest| rest.trim().to_owned())
+        };
+        let requests: f64 = report
+            .lines()
+            .find_map(|line| line.trim().split_once(" requests in "))
+            .and_then(|(n, _)| n.trim().parse().ok())
+            .unwrap_or(f64::NAN);
+        let errors = field("Non-2xx or 3xx responses:");
+        let processes = idle
+            .iter()
+            .zip(&loaded)
+            .zip(cpu_before.iter().zip(&cpu_after))
+            .map(|(((name, before), (_, after)), (start, end))| {
+                (*name, *before, *after, (end - start) * 1e6 / requests)
+            })
+            .collect();
+        Ok(Measured {
+            throughput: field("Requests/sec:").parse().unwrap_or(f64::NAN),
+            p50: field("50%"),
+            p99: field("99%"),
+            p999: field("99.9%"),
+            errors: if errors == "?" {
+                String::from("0")
+            } else {
+                errors
+            },
+            processes,
+        })
     }
-    println!("└──────────────────────────────────────────────────────────");
-    Ok(())
+
+    fn report(&self, floor: &Measured, ours: &Measured) {
+        println!("┌──────────────────────────────────────────────────────────────");
+        println!(
+            "│ POST /purchase, {} connections, {}, {} cores      floor       nfip",
+            self.connections,
+            self.duration,
+            cores()
+        );
+        println!(
+            "│ throughput (purchases/s)               {:>10.0} {:>10.0}",
+            floor.throughput, ours.throughput
+        );
+        println!(
+            "│ nfip as a fraction of the floor        {:>21.2}×",
+            ours.throughput / floor.throughput
+        );
+        for (name, a, b) in [
+            ("latency p50", &floor.p50, &ours.p50),
+            ("latency p99", &floor.p99, &ours.p99),
+            ("latency p99.9", &floor.p999, &ours.p999),
+            ("errors", &floor.errors, &ours.errors),
+        ] {
+            println!("│ {name:<38} {a:>10} {b:>10}");
+        }
+        println!("│ CPU per purchase (µs), RSS idle → loaded (MB, nfip)");
+        for ((name, _, _, floor_cpu), (_, idle, loaded, cpu)) in
+            floor.processes.iter().zip(&ours.processes)
+        {
+            println!("│   {name:<13} {floor_cpu:>9.0} {cpu:>10.0}   {idle:>5.1} → {loaded:>5.1}");
+        }
+        println!("└──────────────────────────────────────────────────────────────");
+    }
 }
 
 /// Resident set size of each process, in MB, from /proc.

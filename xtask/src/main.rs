@@ -52,8 +52,9 @@ enum Task {
         #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
         command: Vec<String>,
     },
-    /// Benchmark POST /purchase: release build, the stack on fresh SQLite files, wrk at N
-    /// connections; prints throughput, p50, p99, each process's RSS and CPU per purchase.
+    /// Benchmark POST /purchase against its floor (the same topology with trivial handlers):
+    /// release builds, both driven by wrk at N connections in one run; prints throughput, p50,
+    /// p99, p99.9, the fraction of the floor, each process's CPU per purchase and RSS.
     Bench {
         #[arg(long, default_value_t = 16)]
         connections: u32,
@@ -172,7 +173,8 @@ fn binary(root: &Path, release: bool, name: &str) -> PathBuf {
         .join(format!("nfip-{name}"))
 }
 
-async fn build(root: &Path, release: bool) -> Result<(), String> {
+/// Builds every process of the stack, and `more` packages.
+async fn build(root: &Path, release: bool, more: &[&str]) -> Result<(), String> {
     let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     cargo.current_dir(root).arg("build");
     if release {
@@ -180,6 +182,9 @@ async fn build(root: &Path, release: bool) -> Result<(), String> {
     }
     for service in &SERVICES {
         cargo.args(["--package", &format!("nfip-{}", service.name)]);
+    }
+    for package in more {
+        cargo.args(["--package", package]);
     }
     let status = cargo
         .status()
@@ -274,7 +279,7 @@ fn start(
 
 async fn up(release: bool, postgres: Option<&str>) -> Result<(), String> {
     let root = workspace_root();
-    build(&root, release).await?;
+    build(&root, release, &[]).await?;
 
     let log = std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into());
     let mut running = Vec::new();
@@ -325,7 +330,7 @@ fn start_fresh(root: &Path, release: bool, log: &str) -> Result<(Vec<Running>, P
 
 async fn with_stack(command: &[String]) -> Result<(), String> {
     let root = workspace_root();
-    build(&root, false).await?;
+    build(&root, false, &[]).await?;
     let (mut running, data) = start_fresh(&root, false, "warn")?;
     let outcome = match wait_until_ready(&mut running).await {
         Err(error) => Err(error),
