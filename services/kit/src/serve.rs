@@ -19,7 +19,6 @@
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -128,7 +127,7 @@ pub async fn serve(
     let mut one_request = builder.clone();
     one_request.keep_alive(false);
     let graceful = GracefulShutdown::new();
-    let accept_errors = AcceptErrors::default();
+    let mut accept_errors = AcceptErrors::default();
     tokio::pin!(shutdown);
     loop {
         let stream = tokio::select! {
@@ -174,16 +173,17 @@ pub async fn serve(
 /// and are logged at most once a second.
 #[derive(Default)]
 struct AcceptErrors {
-    last_logged: AtomicU64,
-    started: std::sync::OnceLock<Instant>,
+    last_logged: Option<Instant>,
 }
 
 impl AcceptErrors {
-    async fn pause(&self, error: &std::io::Error) {
-        let started = self.started.get_or_init(Instant::now);
-        let now = started.elapsed().as_secs() + 1;
-        if self.last_logged.swap(now, Ordering::Relaxed) != now {
+    async fn pause(&mut self, error: &std::io::Error) {
+        if self
+            .last_logged
+            .is_none_or(|at| at.elapsed() >= Duration::from_secs(1))
+        {
             tracing::warn!("cannot accept a connection: {error}; pausing accepts for 50 ms");
+            self.last_logged = Some(Instant::now());
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -193,7 +193,14 @@ impl AcceptErrors {
 /// after authentication, so a stranger cannot make the process buffer bodies), and the answer
 /// within the request timeout. Each refusal is a problem.
 async fn guard(State(limits): State<Limits>, request: Request, next: Next) -> Response {
-    if request.uri().to_string().len() > MAX_URI {
+    let uri = request.uri();
+    let target = uri
+        .path_and_query()
+        .map_or(0, |target| target.as_str().len())
+        + uri
+            .authority()
+            .map_or(0, |authority| authority.as_str().len());
+    if target > MAX_URI {
         return Problem::new(ProblemType::URI_TOO_LONG)
             .detail(format!("the request target is over {MAX_URI} bytes"))
             .into_response();
