@@ -7,7 +7,8 @@ use nfip_gateway::{Gateway, Settings};
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    nfip_kit::serve::main(cli.print_openapi, nfip_gateway::openapi, run(cli)).await
+    let log = cli.log.clone();
+    nfip_kit::serve::main(cli.print_openapi, &log, nfip_gateway::openapi, run(cli)).await
 }
 
 async fn run(cli: Cli) -> Result<(), String> {

@@ -7,7 +7,8 @@ use nfip_billing::{AppState, BillingStore};
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    nfip_kit::serve::main(cli.print_openapi, nfip_billing::openapi, run(cli)).await
+    let log = cli.log.clone();
+    nfip_kit::serve::main(cli.print_openapi, &log, nfip_billing::openapi, run(cli)).await
 }
 
 async fn run(cli: Cli) -> Result<(), String> {

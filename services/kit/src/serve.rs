@@ -358,6 +358,7 @@ pub async fn shutdown_signal() {
 /// logging and `run`, turning its error into a logged line and a failing exit code.
 pub async fn main(
     print_openapi: bool,
+    log: &crate::telemetry::LogArgs,
     openapi: fn() -> utoipa::openapi::OpenApi,
     run: impl Future<Output = Result<(), String>>,
 ) -> std::process::ExitCode {
@@ -365,7 +366,7 @@ pub async fn main(
         print!("{}", crate::spec::to_json(&openapi()));
         return std::process::ExitCode::SUCCESS;
     }
-    crate::telemetry::init();
+    crate::telemetry::init(log);
     match run.await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {

@@ -10,7 +10,14 @@ use nfip_notification::{AppState, NotificationStore};
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    nfip_kit::serve::main(cli.print_openapi, nfip_notification::openapi, run(cli)).await
+    let log = cli.log.clone();
+    nfip_kit::serve::main(
+        cli.print_openapi,
+        &log,
+        nfip_notification::openapi,
+        run(cli),
+    )
+    .await
 }
 
 async fn run(cli: Cli) -> Result<(), String> {

@@ -20,6 +20,9 @@ pub struct Cli {
     #[command(flatten)]
     pub serve: nfip_kit::serve::ServeArgs,
 
+    #[command(flatten)]
+    pub log: nfip_kit::telemetry::LogArgs,
+
     /// Print the OpenAPI document to stdout and exit.
     #[arg(long)]
     pub print_openapi: bool,

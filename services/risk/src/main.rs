@@ -8,7 +8,8 @@ use nfip_risk::{AppState, RatingStore, ratings_csv};
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    nfip_kit::serve::main(cli.print_openapi, nfip_risk::openapi, run(cli)).await
+    let log = cli.log.clone();
+    nfip_kit::serve::main(cli.print_openapi, &log, nfip_risk::openapi, run(cli)).await
 }
 
 async fn run(cli: Cli) -> Result<(), String> {
