@@ -125,7 +125,9 @@ pub async fn rate_limit(State(limiter): State<Limiter>, request: Request, next: 
             response
         }
         Err(wait) => {
-            tracing::warn!(client = client.name(), "rate limited");
+            // Counted per client in nfip_gateway_requests_total (status 429); a line per refused
+            // request would let one client flood the log.
+            tracing::debug!(client = client.name(), "rate limited");
             let seconds = wait.as_secs_f64().ceil().max(1.0) as u64;
             let mut response = Problem::new(TOO_MANY_REQUESTS)
                 .detail(format!(
@@ -136,7 +138,6 @@ pub async fn rate_limit(State(limiter): State<Limiter>, request: Request, next: 
             let headers = response.headers_mut();
             headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
             limiter.headers(headers, 0, wait);
-            response.extensions_mut().insert(client);
             response
         }
     }
