@@ -8,13 +8,12 @@
 //! of the floor's, and each process's CPU per purchase and RSS.
 
 use std::path::Path;
-use std::process::Stdio;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use tokio::process::Command;
 
 use crate::{
-    Running, SERVICES, binary, build, forward, start_fresh, stop, wait_until_ready, workspace_root,
+    Running, SERVICES, binary, build, spawn, start_fresh, stop, wait_until_ready, workspace_root,
 };
 
 pub async fn run(connections: u32, duration: &str, threads: u32) -> Result<(), String> {
@@ -51,20 +50,11 @@ fn start_floor(root: &Path) -> Result<Vec<Running>, String> {
     SERVICES
         .iter()
         .map(|service| {
-            let mut child = Command::new(binary(root, true, "floor"))
+            let mut command = Command::new(binary(root, true, "floor"));
+            command
                 .args(["--role", service.name, "--listen"])
-                .arg(format!("127.0.0.1:{}", service.port))
-                .stdin(Stdio::null())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .map_err(|e| format!("cannot start the floor's {}: {e}", service.name))?;
-            forward(service.name, child.stdout.take().expect("piped"));
-            forward(service.name, child.stderr.take().expect("piped"));
-            Ok(Running {
-                name: service.name,
-                child,
-            })
+                .arg(format!("127.0.0.1:{}", service.port));
+            spawn(service.name, command)
         })
         .collect()
 }

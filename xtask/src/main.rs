@@ -257,24 +257,27 @@ fn start(
     log: &str,
 ) -> Result<Running, String> {
     let mut command = Command::new(binary(root, release, service.name));
-    let mut child = command
+    command
         .envs(credentials(service.name))
         .current_dir(root)
         .env("LISTEN_ADDR", format!("127.0.0.1:{}", service.port))
         .env("DATABASE_URL", database_url)
         .env("RUST_LOG", log)
-        .envs(env.iter().map(|(k, v)| (k, v)))
+        .envs(env.iter().map(|(k, v)| (k, v)));
+    spawn(service.name, command)
+}
+
+/// Spawns `command` as the process `name`, its output forwarded to ours.
+fn spawn(name: &'static str, mut command: Command) -> Result<Running, String> {
+    let mut child = command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|e| format!("cannot start {}: {e}", service.name))?;
-    forward(service.name, child.stdout.take().expect("piped"));
-    forward(service.name, child.stderr.take().expect("piped"));
-    Ok(Running {
-        name: service.name,
-        child,
-    })
+        .map_err(|e| format!("cannot start {name}: {e}"))?;
+    forward(name, child.stdout.take().expect("piped"));
+    forward(name, child.stderr.take().expect("piped"));
+    Ok(Running { name, child })
 }
 
 async fn up(release: bool, postgres: Option<&str>) -> Result<(), String> {

@@ -21,6 +21,20 @@ use crate::db::Db;
 use crate::problem::{self, PROBLEM_JSON, Problem, ProblemType};
 use crate::{context, health, spec};
 
+/// What every service takes besides its own settings: whom it trusts, how it serves, what it
+/// logs.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServiceArgs {
+    #[command(flatten)]
+    pub callers: crate::auth::CallerArgs,
+
+    #[command(flatten)]
+    pub serve: crate::serve::ServeArgs,
+
+    #[command(flatten)]
+    pub log: crate::telemetry::LogArgs,
+}
+
 /// Request bodies larger than this are refused with 413. Every compactly written body that its
 /// schema accepts fits: the largest, a notification of 20,000 characters sent entirely as
 /// `\uXXXX\uXXXX` escapes, is about 245,000 bytes.

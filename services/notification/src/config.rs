@@ -80,13 +80,7 @@ pub struct Cli {
     pub attempt_lease_ms: u64,
 
     #[command(flatten)]
-    pub callers: nfip_kit::auth::CallerArgs,
-
-    #[command(flatten)]
-    pub serve: nfip_kit::serve::ServeArgs,
-
-    #[command(flatten)]
-    pub log: nfip_kit::telemetry::LogArgs,
+    pub service: nfip_kit::service::ServiceArgs,
 
     /// Print the OpenAPI document to stdout and exit.
     #[arg(long)]

@@ -10,7 +10,7 @@ use nfip_notification::{AppState, NotificationStore};
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    let log = cli.log.clone();
+    let log = cli.service.log.clone();
     nfip_kit::serve::main(
         cli.print_openapi,
         &log,
@@ -79,9 +79,10 @@ async fn run(cli: Cli) -> Result<(), String> {
             notifications,
             wake: worker.waker(),
         },
-        cli.callers.load()?,
+        cli.service.callers.load()?,
     );
-    let served = nfip_kit::serve::run("notification", cli.listen, app, cli.serve.limits()).await;
+    let served =
+        nfip_kit::serve::run("notification", cli.listen, app, cli.service.serve.limits()).await;
     worker.stop().await;
     served
 }

@@ -7,7 +7,7 @@ use nfip_policy::{AppState, PolicyStore};
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    let log = cli.log.clone();
+    let log = cli.service.log.clone();
     nfip_kit::serve::main(cli.print_openapi, &log, nfip_policy::openapi, run(cli)).await
 }
 
@@ -15,6 +15,6 @@ async fn run(cli: Cli) -> Result<(), String> {
     let policies = PolicyStore::connect(&cli.database_url)
         .await
         .map_err(|e| e.to_string())?;
-    let app = nfip_policy::app(AppState { policies }, cli.callers.load()?);
-    nfip_kit::serve::run("policy", cli.listen, app, cli.serve.limits()).await
+    let app = nfip_policy::app(AppState { policies }, cli.service.callers.load()?);
+    nfip_kit::serve::run("policy", cli.listen, app, cli.service.serve.limits()).await
 }

@@ -8,7 +8,7 @@ use nfip_risk::{AppState, RatingStore, ratings_csv};
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    let log = cli.log.clone();
+    let log = cli.service.log.clone();
     nfip_kit::serve::main(cli.print_openapi, &log, nfip_risk::openapi, run(cli)).await
 }
 
@@ -38,8 +38,8 @@ async fn run(cli: Cli) -> Result<(), String> {
             if seeded > 0 {
                 tracing::info!("seeded {seeded} ZIP ratings from the bundled sample data");
             }
-            let app = nfip_risk::app(AppState { ratings }, cli.callers.load()?);
-            nfip_kit::serve::run("risk", cli.listen, app, cli.serve.limits()).await
+            let app = nfip_risk::app(AppState { ratings }, cli.service.callers.load()?);
+            nfip_kit::serve::run("risk", cli.listen, app, cli.service.serve.limits()).await
         }
     }
 }
