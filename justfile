@@ -24,8 +24,8 @@ test:
     scripts/ensure-postgres
     cargo test --workspace --locked
 
-# What CI runs: lint, every test, the specs validated and checked for breaking changes, contract coverage, the generated clients, fuzzing at 100 examples per operation, Swagger UI in a browser.
-ci: lint test openapi-validate openapi-breaking contract-test clients-smoke (fuzz "100") browser-test
+# What CI runs: lint, every test, the specs validated and checked for breaking changes, contract coverage, the generated clients, fuzzing at 100 examples per operation, Swagger UI in a browser, the risk data rebuilt.
+ci: lint test openapi-validate openapi-breaking contract-test clients-smoke (fuzz "100") browser-test risk-data-check
 
 # The gateway against each service's published spec, then the coverage table.
 contract-test:
@@ -69,6 +69,19 @@ browser-test: node-tools
 [private]
 node-tools:
     @cmp -s tools/package-lock.json target/tools/node/package-lock.json || (mkdir -p target/tools/node && cp tools/package.json tools/package-lock.json target/tools/node/ && cd target/tools/node && npm ci --no-audit --no-fund --loglevel=error)
+
+# GET /api/risk/{zipcode} of BASE (default HEAD) against the working tree's, release builds in one run: start-up, RSS, binary size, throughput, p50/p99/p99.9.
+bench-risk BASE="HEAD":
+    scripts/bench-risk-lookup {{ BASE }}
+
+# Rebuild services/risk/data/zip_locations.csv.gz (every U.S. ZIP code, its place and distance to the coast) from the pinned open-data packages in services/risk/data/requirements.txt; same inputs, same bytes.
+risk-data:
+    @cmp -s services/risk/data/requirements.txt target/tools/risk-data/.requirements || (python3 -m venv target/tools/risk-data && target/tools/risk-data/bin/pip install --quiet --disable-pip-version-check -r services/risk/data/requirements.txt && cp services/risk/data/requirements.txt target/tools/risk-data/.requirements)
+    target/tools/risk-data/bin/python services/risk/data/build_zip_locations.py
+
+# Rebuild the ZIP code table and fail if it differs from the committed one: the data preparation is pinned and deterministic.
+risk-data-check: risk-data
+    git diff --exit-code --stat -- services/risk/data/zip_locations.csv.gz
 
 # Regenerate openapi/<name>.json (gateway and services) from the handlers.
 openapi:

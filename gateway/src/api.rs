@@ -163,11 +163,11 @@ impl IntoResponse for Reply {
          )),
         (status = 409, description = "A request with this Idempotency-Key is still running; retry shortly",
          body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A field is invalid, the ZIP code has no flood rating, or the Idempotency-Key was used for another purchase",
+        (status = 422, description = "A field is invalid, the ZIP code is not one in use, or the Idempotency-Key was used for another purchase",
          body = Problem, content_type = "application/problem+json",
          example = json!({"type": "urn:nfip:problem:validation", "title": "The request body is not valid",
-                          "status": 422, "detail": "/zipcode: no flood rating for ZIP code 99999",
-                          "errors": [{"pointer": "/zipcode", "detail": "no flood rating for ZIP code 99999"}]})),
+                          "status": 422, "detail": "/zipcode: 00000 is not a U.S. ZIP code in use",
+                          "errors": [{"pointer": "/zipcode", "detail": "00000 is not a U.S. ZIP code in use"}]})),
     )
 )]
 pub async fn purchase(
@@ -213,7 +213,8 @@ async fn owned(
 
 /// Flood risk for a ZIP code
 ///
-/// The risk service's assessment: score (0–1), flood zone and the factors behind the score.
+/// The risk service's assessment: score (0–1), flood zone and the factors behind the score, for
+/// every U.S. ZIP code in use, and where the rating comes from (`source`, `data_version`).
 #[utoipa::path(
     get,
     path = "/risk/{zipcode}",
@@ -221,12 +222,12 @@ async fn owned(
     tag = "risk",
     security(("api_key" = []), ("bearer" = [])),
     params(("zipcode" = String, Path, description = "Five-digit US ZIP code",
-            pattern = "^[0-9]{5}$", example = "33139")),
+            pattern = "^[0-9]{5}$", example = "20740")),
     responses(
         (status = 200, description = "The flood risk of the ZIP code", body = RiskAssessment),
         (status = 400, description = "The ZIP code is not five digits", body = Problem,
          content_type = "application/problem+json"),
-        (status = 404, description = "No flood rating for this ZIP code", body = Problem,
+        (status = 404, description = "Five digits, but not a U.S. ZIP code in use", body = Problem,
          content_type = "application/problem+json"),
     )
 )]

@@ -181,6 +181,8 @@ pub fn risk(zipcode: &str) -> Value {
         "risk_score": 0.9,
         "flood_zone": "AE",
         "state": "FL",
+        "source": "table",
+        "data_version": "nfip sample table of 2026-11-25",
         "elevation_ft": 4.0,
         "distance_to_water_mi": 0.1,
         "flood_claims_10y": 214,

@@ -34,7 +34,7 @@ impl Real {
             "risk" => {
                 let ratings = nfip_risk::RatingStore::connect(&db.url).await.unwrap();
                 nfip_risk::seed_if_empty(&ratings).await.unwrap();
-                nfip_risk::app(nfip_risk::AppState { ratings }, callers())
+                nfip_risk::app(nfip_risk::AppState::new(ratings).unwrap(), callers())
             }
             "policy" => nfip_policy::app(
                 nfip_policy::AppState {

@@ -21,17 +21,17 @@ async fn a_zip_without_a_rating_is_a_422_and_nothing_else_is_called() {
         "not-found",
         "Not found",
         404,
-        "no flood rating for ZIP code 99999",
+        "00000 is not a U.S. ZIP code in use",
     );
     consumer
         .providers
         .risk
         .on("get_risk")
-        .path("/api/risk/99999")
+        .path("/api/risk/00000")
         .respond(404, unknown)
         .await;
     let mut order = order();
-    order["zipcode"] = "99999".into();
+    order["zipcode"] = "00000".into();
     let answered = consumer.purchase(order, None).await;
     assert_eq!(answered.status, 422);
     assert_eq!(answered.body["errors"][0]["pointer"], "/zipcode");
@@ -110,12 +110,12 @@ async fn the_public_risk_lookup_passes_the_assessment_and_a_404_through() {
         "not-found",
         "Not found",
         404,
-        "no flood rating for ZIP code 99999",
+        "00000 is not a U.S. ZIP code in use",
     );
     providers
         .risk
         .on("get_risk")
-        .path("/api/risk/99999")
+        .path("/api/risk/00000")
         .respond(404, unknown)
         .await;
     let found = consumer.send("GET", "/risk/33139", None, None).await;
@@ -123,7 +123,7 @@ async fn the_public_risk_lookup_passes_the_assessment_and_a_404_through() {
         (found.status, found.body["flood_zone"].as_str()),
         (200, Some("AE"))
     );
-    let missing = consumer.send("GET", "/risk/99999", None, None).await;
+    let missing = consumer.send("GET", "/risk/00000", None, None).await;
     assert_eq!(
         (missing.status, missing.body["upstream"].as_str()),
         (404, Some("risk"))

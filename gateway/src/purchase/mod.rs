@@ -66,7 +66,7 @@ pub async fn purchase(state: &AppState, client: &str, order: Order, key: Option<
         Err(UpstreamError::Rejected { status: 404, .. }) => {
             return answered(Answer::problem(Problem::invalid_field(
                 "/zipcode",
-                format!("no flood rating for ZIP code {}", order.zipcode),
+                format!("{} is not a U.S. ZIP code in use", order.zipcode),
             )));
         }
         Err(error) => return answered(Answer::problem(upstream_problem(&error))),

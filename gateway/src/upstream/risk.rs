@@ -5,20 +5,21 @@ use utoipa::ToSchema;
 
 use super::{Call, Deadline, Upstream, UpstreamError};
 
-/// The flood risk of a ZIP code.
+/// The flood risk of a ZIP code, and where the rating comes from.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({
-    "zipcode": "33139",
-    "risk_score": 0.9,
-    "flood_zone": "AE",
+    "zipcode": "20740",
+    "risk_score": 0.1914,
+    "flood_zone": "X",
+    "source": "model",
+    "data_version": "model 1 on zipcodes 3.0.0, global-land-mask 1.0.0",
     "factors": [
-        {"factor": "flood_zone", "contribution": 0.4,
-         "explanation": "flood zone AE: special flood hazard area (1% annual chance)"},
-        {"factor": "elevation", "contribution": 0.2, "explanation": "4 ft above sea level"},
-        {"factor": "distance_to_water", "contribution": 0.15,
-         "explanation": "0.1 mi from the nearest water"},
-        {"factor": "claims_history", "contribution": 0.15,
-         "explanation": "214 flood claims in the last 10 years"}
+        {"factor": "distance_to_coast", "contribution": 0.0993,
+         "explanation": "20.1 mi from the sea coast"},
+        {"factor": "coastal_storms", "contribution": 0.0421,
+         "explanation": "MD at 39.0°N: a hurricane or typhoon coast"},
+        {"factor": "baseline", "contribution": 0.05,
+         "explanation": "rain, rivers and drainage can flood anywhere"}
     ]
 }))]
 pub struct RiskAssessment {
@@ -30,6 +31,12 @@ pub struct RiskAssessment {
     /// FEMA flood zone designation (A, AE, AH, AO, AR, A99, V, VE, X or D).
     #[schema(example = "AE")]
     pub flood_zone: String,
+    /// Where the rating comes from: `table` (the risk service's rating table), `imported` (a
+    /// table its operator imported) or `model` (an illustrative model, not FEMA's flood maps).
+    #[schema(example = "model")]
+    pub source: String,
+    /// The version or date of the data behind the rating.
+    pub data_version: String,
     /// Each factor's share of the score.
     pub factors: Vec<RiskFactor>,
 }
@@ -37,7 +44,8 @@ pub struct RiskAssessment {
 /// One factor's share of a risk score.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct RiskFactor {
-    /// `flood_zone`, `elevation`, `distance_to_water` or `claims_history`.
+    /// `flood_zone`, `elevation`, `distance_to_water` or `claims_history` for a table row;
+    /// `distance_to_coast`, `coastal_storms` or `baseline` for the model.
     pub factor: String,
     #[schema(minimum = 0.0, maximum = 1.0)]
     pub contribution: f64,

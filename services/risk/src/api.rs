@@ -6,27 +6,29 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::AppState;
-use crate::domain::{self, FactorKind, FloodZone, ZipCode};
+use crate::domain::{
+    self, Assessment, FactorKind, FloodZone, Provenance, Source, ZipCode, ZipRating,
+};
 use crate::error::ApiError;
+use crate::model::{self, ZipLocation};
 
-/// The flood risk of one ZIP code and what it is made of.
+/// The flood risk of one ZIP code, what it is made of, and where it comes from.
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({
-    "zipcode": "33139",
-    "risk_score": 0.9,
-    "flood_zone": "AE",
-    "state": "FL",
-    "elevation_ft": 4.0,
-    "distance_to_water_mi": 0.1,
-    "flood_claims_10y": 214,
+    "zipcode": "20740",
+    "risk_score": 0.1914,
+    "flood_zone": "X",
+    "state": "MD",
+    "source": "model",
+    "data_version": "model 1 on zipcodes 3.0.0, global-land-mask 1.0.0",
+    "distance_to_coast_mi": 20.1,
     "factors": [
-        {"factor": "flood_zone", "contribution": 0.4,
-         "explanation": "flood zone AE: special flood hazard area (1% annual chance)"},
-        {"factor": "elevation", "contribution": 0.2, "explanation": "4 ft above sea level"},
-        {"factor": "distance_to_water", "contribution": 0.15,
-         "explanation": "0.1 mi from the nearest water"},
-        {"factor": "claims_history", "contribution": 0.15,
-         "explanation": "214 flood claims in the last 10 years"}
+        {"factor": "distance_to_coast", "contribution": 0.0993,
+         "explanation": "20.1 mi from the sea coast"},
+        {"factor": "coastal_storms", "contribution": 0.0421,
+         "explanation": "MD at 39.0°N: a hurricane or typhoon coast"},
+        {"factor": "baseline", "contribution": 0.05,
+         "explanation": "rain, rivers and drainage can flood anywhere"}
     ]
 }))]
 pub struct RiskAssessment {
@@ -37,16 +39,32 @@ pub struct RiskAssessment {
     /// decimal places.
     #[schema(minimum = 0.0, maximum = 1.0)]
     pub risk_score: f64,
+    /// The FEMA-style flood zone: from the rating table, or estimated from the score by the model
+    /// (VE from 0.55, AE from 0.30, X below).
     pub flood_zone: FloodZone,
-    /// Two-letter USPS state code.
+    /// Two-letter USPS state or territory code.
     pub state: String,
-    /// Mean elevation above sea level, in feet.
-    pub elevation_ft: f64,
-    /// Distance to the nearest coast, river or lake, in miles.
-    #[schema(minimum = 0.0)]
-    pub distance_to_water_mi: f64,
-    /// Flood insurance claims filed in the ZIP code over the last ten years.
-    pub flood_claims_10y: u32,
+    pub source: Source,
+    /// The version or date of the data behind this answer: the shipped table's, the import's, or
+    /// the model's with the versions of the open data it was built from.
+    pub data_version: String,
+    /// Mean elevation above sea level, in feet; from the rating table only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub elevation_ft: Option<f64>,
+    /// Distance to the nearest coast, river or lake, in miles; from the rating table only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, minimum = 0.0)]
+    pub distance_to_water_mi: Option<f64>,
+    /// Flood insurance claims filed in the ZIP code over the last ten years; from the rating
+    /// table only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub flood_claims_10y: Option<u32>,
+    /// Distance to the sea coast, in miles (most lakes do not count); from the model only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, minimum = 0.0)]
+    pub distance_to_coast_mi: Option<f64>,
     /// Each factor's share of the score.
     pub factors: Vec<RiskFactor>,
 }
@@ -54,6 +72,8 @@ pub struct RiskAssessment {
 /// One factor's share of a risk score.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RiskFactor {
+    /// `flood_zone`, `elevation`, `distance_to_water` and `claims_history` rate a table row;
+    /// `distance_to_coast`, `coastal_storms` and `baseline` are the model's.
     pub factor: FactorKind,
     /// This factor's share of the score, from 0 to 0.5.
     #[schema(minimum = 0.0, maximum = 1.0)]
@@ -62,10 +82,76 @@ pub struct RiskFactor {
     pub explanation: String,
 }
 
+impl RiskAssessment {
+    fn from_table(rating: ZipRating, provenance: Provenance) -> RiskAssessment {
+        let assessment = domain::assess(&rating);
+        let zipcode = rating.zipcode.to_string();
+        RiskAssessment {
+            elevation_ft: Some(rating.elevation_ft),
+            distance_to_water_mi: Some(rating.distance_to_water_mi),
+            flood_claims_10y: Some(rating.flood_claims_10y),
+            distance_to_coast_mi: None,
+            ..RiskAssessment::scored(
+                zipcode,
+                rating.flood_zone,
+                rating.state,
+                provenance,
+                assessment,
+            )
+        }
+    }
+
+    fn from_model(place: &ZipLocation, version: &str) -> RiskAssessment {
+        let (zone, assessment) = model::assess(place);
+        let provenance = Provenance {
+            source: Source::Model,
+            version: version.to_owned(),
+        };
+        let (zipcode, state) = (place.zipcode(), place.state().to_owned());
+        RiskAssessment {
+            distance_to_coast_mi: Some(place.coast_mi()),
+            ..RiskAssessment::scored(zipcode, zone, state, provenance, assessment)
+        }
+    }
+
+    fn scored(
+        zipcode: String,
+        zone: FloodZone,
+        state: String,
+        provenance: Provenance,
+        assessment: Assessment,
+    ) -> RiskAssessment {
+        RiskAssessment {
+            zipcode,
+            risk_score: assessment.score.as_fraction(),
+            flood_zone: zone,
+            state,
+            source: provenance.source,
+            data_version: provenance.version,
+            elevation_ft: None,
+            distance_to_water_mi: None,
+            flood_claims_10y: None,
+            distance_to_coast_mi: None,
+            factors: assessment
+                .factors
+                .into_iter()
+                .map(|factor| RiskFactor {
+                    factor: factor.kind,
+                    contribution: factor.contribution.as_fraction(),
+                    explanation: factor.explanation,
+                })
+                .collect(),
+        }
+    }
+}
+
 /// Flood risk for a ZIP code
 ///
-/// The risk score (0–1), the FEMA-style flood zone and the factors behind the score. Ratings
-/// come from the service's rating table (sample data unless an operator imported a real one).
+/// The risk score (0–1), the FEMA-style flood zone and the factors behind the score, for every
+/// U.S. ZIP code in use. A ZIP code in the service's rating table is rated from it (`source`
+/// `table`, or `imported` once an operator imported one); any other is rated by an illustrative
+/// model from its distance to the sea coast, its state and its latitude (`source` `model`). Both
+/// are sample data, not FEMA's flood maps.
 #[utoipa::path(
     get,
     path = "/api/risk/{zipcode}",
@@ -73,7 +159,7 @@ pub struct RiskFactor {
     tag = "risk",
     params(
         ("zipcode" = String, Path, description = "Five-digit US ZIP code",
-         pattern = "^[0-9]{5}$", example = "33139"),
+         pattern = "^[0-9]{5}$", example = "20740"),
     ),
     responses(
         (status = 200, description = "The flood risk of the ZIP code", body = RiskAssessment),
@@ -83,10 +169,11 @@ pub struct RiskFactor {
                           "title": "A path or query parameter is invalid", "status": 400,
                           "detail": "`331` is not a 5-digit ZIP code",
                           "errors": [{"pointer": "zipcode", "detail": "`331` is not a 5-digit ZIP code"}]})),
-        (status = 404, description = "The rating table has no entry for this ZIP code",
+        (status = 404, description = "Five digits, but not a U.S. ZIP code in use: neither the \
+                                      rating table nor the ZIP code list holds it",
          body = Problem, content_type = "application/problem+json",
          example = json!({"type": "urn:nfip:problem:not-found", "title": "Not found",
-                          "status": 404, "detail": "no flood rating for ZIP code 99999"})),
+                          "status": 404, "detail": "00000 is not a U.S. ZIP code in use"})),
     )
 )]
 pub async fn get_risk(
@@ -94,28 +181,15 @@ pub async fn get_risk(
     Path(zipcode): Path<String>,
 ) -> Result<Json<RiskAssessment>, ApiError> {
     let zipcode = ZipCode::parse(&zipcode).map_err(ApiError::MalformedZip)?;
-    let rating = state
-        .ratings
+    if let Some((rating, provenance)) = state.ratings.get(&zipcode).await? {
+        return Ok(Json(RiskAssessment::from_table(rating, provenance)));
+    }
+    let place = state
+        .locations
         .get(&zipcode)
-        .await?
-        .ok_or_else(|| ApiError::UnknownZip(zipcode.clone()))?;
-    let assessment = domain::assess(&rating);
-    Ok(Json(RiskAssessment {
-        zipcode: zipcode.to_string(),
-        risk_score: assessment.score.as_fraction(),
-        flood_zone: rating.flood_zone,
-        state: rating.state,
-        elevation_ft: rating.elevation_ft,
-        distance_to_water_mi: rating.distance_to_water_mi,
-        flood_claims_10y: rating.flood_claims_10y,
-        factors: assessment
-            .factors
-            .into_iter()
-            .map(|factor| RiskFactor {
-                factor: factor.kind,
-                contribution: factor.contribution.as_fraction(),
-                explanation: factor.explanation,
-            })
-            .collect(),
-    }))
+        .ok_or(ApiError::UnknownZip(zipcode))?;
+    Ok(Json(RiskAssessment::from_model(
+        place,
+        state.locations.version(),
+    )))
 }

@@ -1,4 +1,5 @@
-//! How a ZIP code's flood rating becomes a risk score. No HTTP, no SQL.
+//! How a ZIP code's row in the rating table becomes a risk score (`model.rs` rates the ZIP codes
+//! the table does not hold). No HTTP, no SQL.
 //!
 //! The score is the sum of four factor contributions, each computed in basis points (1/10,000)
 //! so the arithmetic is exact; the caps add up to exactly 1.0:
@@ -187,6 +188,51 @@ pub enum FactorKind {
     Elevation,
     DistanceToWater,
     ClaimsHistory,
+    /// The model's: how far the ZIP code is from the sea coast.
+    DistanceToCoast,
+    /// The model's: hurricanes and typhoons, by coastal state and latitude.
+    CoastalStorms,
+    /// The model's: the flood risk every place has.
+    Baseline,
+}
+
+/// Where a rating comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    /// The rating table shipped with the service.
+    Table,
+    /// The illustrative model, for a ZIP code the rating table does not hold.
+    Model,
+    /// A rating table an operator imported.
+    Imported,
+}
+
+impl Source {
+    pub fn code(self) -> &'static str {
+        match self {
+            Source::Table => "table",
+            Source::Model => "model",
+            Source::Imported => "imported",
+        }
+    }
+}
+
+impl FromStr for Source {
+    type Err = String;
+    fn from_str(code: &str) -> Result<Self, Self::Err> {
+        [Source::Table, Source::Model, Source::Imported]
+            .into_iter()
+            .find(|source| source.code() == code)
+            .ok_or_else(|| format!("unknown rating source `{code}`"))
+    }
+}
+
+/// Where a stored rating comes from and which version of that data it is.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Provenance {
+    pub source: Source,
+    pub version: String,
 }
 
 #[derive(Debug, Clone, PartialEq)]

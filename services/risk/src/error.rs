@@ -8,7 +8,7 @@ use crate::domain::ZipCode;
 pub enum ApiError {
     #[error("{0}")]
     MalformedZip(String),
-    #[error("no flood rating for ZIP code {0}")]
+    #[error("{0} is not a U.S. ZIP code in use")]
     UnknownZip(ZipCode),
     #[error("rating store: {0}")]
     Store(#[from] sqlx::Error),

@@ -4,8 +4,11 @@ pub mod api;
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod model;
 pub mod ratings_csv;
 pub mod store;
+
+use std::sync::Arc;
 
 use axum::Router;
 use nfip_kit::auth::Callers;
@@ -14,20 +17,38 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 pub use store::RatingStore;
 
+use crate::domain::{Provenance, Source};
+use crate::model::Locations;
+
 #[derive(Debug, Clone)]
 pub struct AppState {
+    /// The rating table: the shipped sample or an imported one; it takes precedence.
     pub ratings: RatingStore,
+    /// Every ZIP code in use, for the model to rate those the table does not hold.
+    pub locations: Arc<Locations>,
+}
+
+impl AppState {
+    /// The rating table, with the ZIP code list compiled into the binary.
+    pub fn new(ratings: RatingStore) -> Result<AppState, String> {
+        Ok(AppState {
+            ratings,
+            locations: Locations::bundled()?,
+        })
+    }
 }
 
 #[derive(OpenApi)]
 #[openapi(
     info(
         title = "nfip risk",
-        version = "2.0.0",
+        version = "3.0.0",
         contact(name = "nfip maintainers"),
         description = "Flood risk for a US ZIP code: a score from 0 to 1, the FEMA-style flood \
-                       zone and the factors behind the score. Errors are RFC 9457 problem \
-                       details (`application/problem+json`)."
+                       zone and the factors behind the score, and where the rating comes from: \
+                       the service's rating table, an imported one, or an illustrative model \
+                       (not FEMA's flood maps) for every other ZIP code in use. Errors are RFC \
+                       9457 problem details (`application/problem+json`)."
     ),
     servers(
         (url = "/", description = "Where these docs are served"),
@@ -60,8 +81,12 @@ pub async fn seed_if_empty(ratings: &RatingStore) -> Result<usize, String> {
     }
     let sample = ratings_csv::parse(ratings_csv::SAMPLE.as_bytes())
         .map_err(|e| format!("bundled sample: {e}"))?;
+    let provenance = Provenance {
+        source: Source::Table,
+        version: ratings_csv::SAMPLE_VERSION.to_owned(),
+    };
     ratings
-        .replace_all(&sample)
+        .replace_all(&sample, &provenance)
         .await
         .map_err(|e| e.to_string())?;
     Ok(sample.len())

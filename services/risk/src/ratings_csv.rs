@@ -12,6 +12,8 @@ use crate::domain::{ZipCode, ZipRating};
 
 /// The sample table shipped in the repository and seeded on first start. Sample data, not FEMA's.
 pub const SAMPLE: &str = include_str!("../data/zip_ratings.csv");
+/// The sample's version, as its answers report it: change it whenever the sample changes.
+pub const SAMPLE_VERSION: &str = "nfip sample table of 2026-11-25";
 
 #[derive(Debug, thiserror::Error, PartialEq)]
 #[error("line {line}: {message}")]

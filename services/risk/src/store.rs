@@ -5,13 +5,20 @@ use nfip_kit::db::{DbError, Migration};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use crate::domain::{ZipCode, ZipRating};
+use crate::domain::{Provenance, ZipCode, ZipRating};
 
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    description: "zip ratings",
-    sql: include_str!("../migrations/0001_zip_ratings.sql"),
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        description: "zip ratings",
+        sql: include_str!("../migrations/0001_zip_ratings.sql"),
+    },
+    Migration {
+        version: 2,
+        description: "rating provenance",
+        sql: include_str!("../migrations/0002_rating_provenance.sql"),
+    },
+];
 
 #[derive(Debug, Clone)]
 pub struct RatingStore {
@@ -29,10 +36,13 @@ impl RatingStore {
         &self.db
     }
 
-    pub async fn get(&self, zipcode: &ZipCode) -> Result<Option<ZipRating>, sqlx::Error> {
+    pub async fn get(
+        &self,
+        zipcode: &ZipCode,
+    ) -> Result<Option<(ZipRating, Provenance)>, sqlx::Error> {
         sqlx::query(
-            "SELECT zipcode, state, flood_zone, elevation_ft, distance_to_water_mi, flood_claims_10y \
-             FROM zip_ratings WHERE zipcode = $1",
+            "SELECT zipcode, state, flood_zone, elevation_ft, distance_to_water_mi, \
+             flood_claims_10y, source, data_version FROM zip_ratings WHERE zipcode = $1",
         )
         .bind(zipcode.as_str())
         .fetch_optional(self.db.pool())
@@ -49,7 +59,11 @@ impl RatingStore {
     }
 
     /// Replaces the whole table in one transaction: readers see the old table or the new one.
-    pub async fn replace_all(&self, ratings: &[ZipRating]) -> Result<(), sqlx::Error> {
+    pub async fn replace_all(
+        &self,
+        ratings: &[ZipRating],
+        provenance: &Provenance,
+    ) -> Result<(), sqlx::Error> {
         let mut tx = self.db.begin_write().await?;
         sqlx::query("DELETE FROM zip_ratings")
             .execute(&mut *tx)
@@ -57,8 +71,9 @@ impl RatingStore {
         for rating in ratings {
             sqlx::query(
                 "INSERT INTO zip_ratings \
-                 (zipcode, state, flood_zone, elevation_ft, distance_to_water_mi, flood_claims_10y) \
-                 VALUES ($1, $2, $3, $4, $5, $6)",
+                 (zipcode, state, flood_zone, elevation_ft, distance_to_water_mi, \
+                  flood_claims_10y, source, data_version) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             )
             .bind(rating.zipcode.as_str())
             .bind(rating.state.as_str())
@@ -66,6 +81,8 @@ impl RatingStore {
             .bind(rating.elevation_ft)
             .bind(rating.distance_to_water_mi)
             .bind(i64::from(rating.flood_claims_10y))
+            .bind(provenance.source.code())
+            .bind(provenance.version.as_str())
             .execute(&mut *tx)
             .await?;
         }
@@ -73,7 +90,7 @@ impl RatingStore {
     }
 }
 
-fn rating_from(row: &AnyRow) -> Result<ZipRating, sqlx::Error> {
+fn rating_from(row: &AnyRow) -> Result<(ZipRating, Provenance), sqlx::Error> {
     let decode = |column: &str, message: String| sqlx::Error::ColumnDecode {
         index: column.to_owned(),
         source: message.into(),
@@ -81,7 +98,8 @@ fn rating_from(row: &AnyRow) -> Result<ZipRating, sqlx::Error> {
     let zipcode: String = row.try_get("zipcode")?;
     let flood_zone: String = row.try_get("flood_zone")?;
     let claims: i64 = row.try_get("flood_claims_10y")?;
-    Ok(ZipRating {
+    let source: String = row.try_get("source")?;
+    let rating = ZipRating {
         zipcode: ZipCode::parse(&zipcode).map_err(|m| decode("zipcode", m))?,
         state: row.try_get("state")?,
         flood_zone: flood_zone.parse().map_err(|m| decode("flood_zone", m))?,
@@ -89,5 +107,10 @@ fn rating_from(row: &AnyRow) -> Result<ZipRating, sqlx::Error> {
         distance_to_water_mi: row.try_get("distance_to_water_mi")?,
         flood_claims_10y: u32::try_from(claims)
             .map_err(|e| decode("flood_claims_10y", e.to_string()))?,
-    })
+    };
+    let provenance = Provenance {
+        source: source.parse().map_err(|m| decode("source", m))?,
+        version: row.try_get("data_version")?,
+    };
+    Ok((rating, provenance))
 }

@@ -85,7 +85,7 @@ impl Stack {
         nfip_risk::seed_if_empty(&ratings).await.unwrap();
         let risk_db = ratings.db().pool().clone();
         let risk = Service::start(
-            nfip_risk::app(nfip_risk::AppState { ratings }, callers()),
+            nfip_risk::app(nfip_risk::AppState::new(ratings).unwrap(), callers()),
             risk_db,
         )
         .await;

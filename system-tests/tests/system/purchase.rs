@@ -102,10 +102,11 @@ async fn public_reads_pass_upstream_answers_through() {
         (Some("80302"), Some("AE"))
     );
     assert_eq!(risk["factors"].as_array().unwrap().len(), 4);
-    let unknown = problem(stack.get("/risk/99999").send().await.unwrap(), 404).await;
+    assert_eq!(risk["source"], "table");
+    let unknown = problem(stack.get("/risk/00000").send().await.unwrap(), 404).await;
     assert_eq!(
         (unknown["upstream"].as_str(), unknown["detail"].as_str()),
-        (Some("risk"), Some("no flood rating for ZIP code 99999"))
+        (Some("risk"), Some("00000 is not a U.S. ZIP code in use"))
     );
     let missing = problem(
         stack
@@ -188,13 +189,43 @@ async fn one_request_id_and_trace_follow_a_purchase_to_every_service() {
 }
 
 #[tokio::test]
+async fn a_zip_code_outside_the_rating_table_is_rated_by_the_model_and_sold() {
+    let stack = Stack::start(nfip_kit::db::Backend::Sqlite).await;
+    // College Park, MD: the seed's own example.
+    let risk: Value = stack
+        .get("/risk/20740")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (risk["source"].as_str(), risk["flood_zone"].as_str()),
+        (Some("model"), Some("X"))
+    );
+    assert!(
+        risk["data_version"]
+            .as_str()
+            .unwrap()
+            .starts_with("model 1 on "),
+        "{risk}"
+    );
+    let response = stack.purchase(&order("20740"), None).await;
+    assert_eq!(response.status(), 201);
+    let receipt: Value = response.json().await.unwrap();
+    assert_eq!(receipt["risk_score"], risk["risk_score"]);
+    stack.stop().await;
+}
+
+#[tokio::test]
 async fn an_unknown_zip_is_a_422_and_creates_nothing() {
     let stack = Stack::start(nfip_kit::db::Backend::Sqlite).await;
-    let body = problem(stack.purchase(&order("99999"), None).await, 422).await;
+    let body = problem(stack.purchase(&order("00000"), None).await, 422).await;
     assert_eq!(body["errors"][0]["pointer"], "/zipcode");
     assert_eq!(
         body["errors"][0]["detail"],
-        "no flood rating for ZIP code 99999"
+        "00000 is not a U.S. ZIP code in use"
     );
     let unauthenticated = stack
         .http

@@ -385,7 +385,11 @@ async fn the_gateway_calls_a_service_over_https_trusting_a_private_ca() {
     let db = TestDatabase::create(Backend::Sqlite).await;
     let ratings = nfip_risk::RatingStore::connect(&db.url).await.unwrap();
     nfip_risk::seed_if_empty(&ratings).await.unwrap();
-    let (port, ca) = serve_tls(nfip_risk::app(nfip_risk::AppState { ratings }, callers())).await;
+    let (port, ca) = serve_tls(nfip_risk::app(
+        nfip_risk::AppState::new(ratings).unwrap(),
+        callers(),
+    ))
+    .await;
     let journal = TestDatabase::create(Backend::Sqlite).await;
     let gateway = |trusted: Option<&str>| {
         let risk = Endpoint::new(format!("https://localhost:{port}"), Some(CALLER_KEY));

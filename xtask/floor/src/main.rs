@@ -49,7 +49,7 @@ async fn ready() -> Json<Value> {
 async fn risk(Path(zipcode): Path<String>) -> Json<Value> {
     Json(json!({
         "zipcode": zipcode, "risk_score": 0.9, "flood_zone": "AE", "state": "FL",
-        "elevation_ft": 4.0, "distance_to_water_mi": 0.1, "flood_claims_10y": 214,
+        "source": "table", "data_version": "nfip sample table of 2026-11-25", "elevation_ft": 4.0, "distance_to_water_mi": 0.1, "flood_claims_10y": 214,
         "factors": [{"factor": "flood_zone", "contribution": 0.4, "explanation": "flood zone AE"}]
     }))
 }

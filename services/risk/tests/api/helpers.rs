@@ -15,13 +15,8 @@ pub async fn spawn_app(db: &TestDatabase) -> TestApp {
     nfip_risk::seed_if_empty(&ratings)
         .await
         .expect("seed the sample");
-    let server = TestServer::spawn(nfip_risk::app(
-        AppState {
-            ratings: ratings.clone(),
-        },
-        nfip_kit::testing::callers(),
-    ))
-    .await;
+    let state = AppState::new(ratings.clone()).expect("the bundled ZIP list reads");
+    let server = TestServer::spawn(nfip_risk::app(state, nfip_kit::testing::callers())).await;
     TestApp {
         server,
         http: reqwest::Client::builder()

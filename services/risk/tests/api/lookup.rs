@@ -1,28 +1,75 @@
-use nfip_risk::domain::{FloodZone, ZipCode, ZipRating};
+use nfip_risk::domain::{FloodZone, Provenance, Source, ZipCode, ZipRating};
+use nfip_risk::ratings_csv::SAMPLE_VERSION;
+use serde_json::Value;
 
-use crate::helpers::{problem, spawn_app};
+use crate::helpers::{TestApp, problem, spawn_app};
+
+impl TestApp {
+    async fn risk(&self, zipcode: &str) -> Value {
+        let response = self.get(&format!("/api/risk/{zipcode}")).await;
+        assert_eq!(response.status(), 200, "{zipcode}");
+        response.json().await.unwrap()
+    }
+}
+
+fn score(body: &Value) -> f64 {
+    let score = body["risk_score"].as_f64().unwrap();
+    let sum: f64 = body["factors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["contribution"].as_f64().unwrap())
+        .sum();
+    assert!(
+        (sum - score).abs() < 1e-9,
+        "factors add up to the score: {body}"
+    );
+    score
+}
 
 nfip_kit::backend_tests! {
-    async fn returns_score_zone_and_factors(db) {
+    async fn a_table_row_answers_with_its_inputs_and_where_it_comes_from(db) {
         let app = spawn_app(db).await;
-        let response = app.get("/api/risk/33139").await;
-        assert_eq!(response.status(), 200);
-        let body: serde_json::Value = response.json().await.unwrap();
+        let body = app.risk("33139").await;
         assert_eq!(body["zipcode"], "33139");
         assert_eq!(body["flood_zone"], "AE");
-        assert_eq!(body["risk_score"], 0.9);
+        assert_eq!(score(&body), 0.9);
+        assert_eq!((&body["source"], &body["data_version"]), (&"table".into(), &SAMPLE_VERSION.into()));
+        assert_eq!(body["elevation_ft"], 4.0);
+        assert!(body.get("distance_to_coast_mi").is_none(), "{body}");
         let factors = body["factors"].as_array().unwrap();
         assert_eq!(factors.len(), 4);
-        let sum: f64 = factors.iter().map(|f| f["contribution"].as_f64().unwrap()).sum();
-        assert!((sum - 0.9).abs() < 1e-9, "factors add up to the score: {sum}");
         assert_eq!(factors[0]["factor"], "flood_zone");
     }
 
-    async fn unknown_zip_is_a_404_problem_with_the_request_id(db) {
+    async fn any_other_zip_code_in_use_is_rated_by_the_model(db) {
+        let app = spawn_app(db).await;
+        // College Park, MD: the seed's own example, not in the sample table.
+        let body = app.risk("20740").await;
+        assert_eq!((&body["source"], &body["state"]), (&"model".into(), &"MD".into()));
+        let version = body["data_version"].as_str().unwrap();
+        assert!(version.starts_with("model 1 on zipcodes "), "{version}");
+        assert!(body["distance_to_coast_mi"].as_f64().unwrap() > 5.0, "{body}");
+        for table_only in ["elevation_ft", "distance_to_water_mi", "flood_claims_10y"] {
+            assert!(body.get(table_only).is_none(), "{table_only}: {body}");
+        }
+        let kinds: Vec<&str> = body["factors"].as_array().unwrap().iter().map(|f| f["factor"].as_str().unwrap()).collect();
+        assert_eq!(kinds, ["distance_to_coast", "coastal_storms", "baseline"]);
+        let college_park = score(&body);
+        // Miami Beach above College Park above Denver, in the table and in the model.
+        assert!(score(&app.risk("33139").await) > score(&app.risk("80202").await));
+        let (miami_beach, denver) = (app.risk("33109").await, app.risk("80211").await);
+        assert_eq!((&miami_beach["source"], &denver["source"]), (&"model".into(), &"model".into()));
+        assert_eq!((score(&denver), &denver["flood_zone"]), (0.05, &"X".into()));
+        assert!(score(&miami_beach) > college_park && college_park > score(&denver));
+        assert_eq!(miami_beach["flood_zone"], "VE");
+    }
+
+    async fn five_digits_that_are_no_zip_code_are_a_404_problem(db) {
         let app = spawn_app(db).await;
         let response = app
             .http
-            .get(app.server.url("/api/risk/99999"))
+            .get(app.server.url("/api/risk/00000"))
             .header("x-request-id", "lookup-404")
             .send()
             .await
@@ -30,11 +77,11 @@ nfip_kit::backend_tests! {
         assert_eq!(response.headers()["x-request-id"], "lookup-404");
         let body = problem(response, 404).await;
         assert_eq!(body["type"], "urn:nfip:problem:not-found");
-        assert_eq!(body["detail"], "no flood rating for ZIP code 99999");
+        assert_eq!(body["detail"], "00000 is not a U.S. ZIP code in use");
         assert_eq!(body["request_id"], "lookup-404");
     }
 
-    async fn an_import_replaces_the_whole_table(db) {
+    async fn an_import_replaces_the_whole_table_and_the_model_rates_the_rest(db) {
         let app = spawn_app(db).await;
         let replacement = ZipRating {
             zipcode: ZipCode::parse("12345").unwrap(),
@@ -44,10 +91,12 @@ nfip_kit::backend_tests! {
             distance_to_water_mi: 20.0,
             flood_claims_10y: 0,
         };
-        app.ratings.replace_all(&[replacement]).await.unwrap();
-        let body: serde_json::Value = app.get("/api/risk/12345").await.json().await.unwrap();
-        assert_eq!(body["risk_score"], 0.05);
-        problem(app.get("/api/risk/33139").await, 404).await;
+        let imported = Provenance { source: Source::Imported, version: "fema.csv, imported 2026-11-25T10:00:00Z".into() };
+        app.ratings.replace_all(&[replacement], &imported).await.unwrap();
+        let body = app.risk("12345").await;
+        assert_eq!((score(&body), &body["source"]), (0.05, &"imported".into()));
+        assert_eq!(body["data_version"], "fema.csv, imported 2026-11-25T10:00:00Z");
+        assert_eq!(app.risk("33139").await["source"], "model");
         assert_eq!(app.ratings.count().await.unwrap(), 1);
     }
 
