@@ -95,6 +95,15 @@ pub struct Cli {
     #[arg(long, env = "FOLLOWUP_RETRY_MS", default_value_t = 1_000)]
     pub followup_retry_ms: u64,
 
+    /// The citizen's page to serve at `/`: the folder `just web` builds (web/dist). Unset: no page.
+    #[arg(long, env = "WEB_DIR")]
+    pub web_dir: Option<std::path::PathBuf>,
+
+    /// The key the page uses, written into it when served: that of a client of its own in
+    /// GATEWAY_API_KEYS (public by design, so give it no other use).
+    #[arg(long, env = "WEB_API_KEY", hide_env_values = true)]
+    pub web_api_key: Option<String>,
+
     #[command(flatten)]
     pub serve: nfip_kit::serve::ServeArgs,
 

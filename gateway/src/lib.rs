@@ -11,6 +11,7 @@ pub mod metrics;
 pub mod purchase;
 pub mod state;
 pub mod upstream;
+pub mod web;
 
 use axum::Router;
 use axum::extract::Path;
@@ -238,7 +239,9 @@ pub fn app(state: AppState) -> Router {
             metrics::track,
         ))
         .merge(ops_routes())
-        .route("/specs/{file}", get(service_spec));
+        .route("/specs/{file}", get(service_spec))
+        .route("/", get(web::page))
+        .route("/assets/{file}", get(web::asset));
     let specs = SERVICE_SPECS
         .iter()
         .map(|(name, _)| {

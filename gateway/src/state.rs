@@ -62,6 +62,8 @@ pub struct Settings {
     pub deadline: Duration,
     /// First delay before the follow-up worker tries again.
     pub followup_retry: Duration,
+    /// The citizen's page, served at `/` when there is one.
+    pub web: Option<Arc<crate::web::Site>>,
 }
 
 impl Settings {
@@ -77,6 +79,7 @@ impl Settings {
             rate_limit: RateLimit::DEFAULT,
             deadline: Duration::from_millis(8_000),
             followup_retry: Duration::from_millis(1_000),
+            web: None,
         }
     }
 
@@ -95,6 +98,7 @@ impl Settings {
                     .map_err(|e| format!("cannot read UPSTREAM_CA_FILE {}: {e}", file.display()))
             })
             .transpose()?;
+        let web = crate::web::site(cli.web_dir.as_deref(), cli.web_api_key.as_deref(), &clients)?;
         Ok(Settings {
             database_url: cli.database_url.clone(),
             upstream_ca_pem,
@@ -118,6 +122,7 @@ impl Settings {
             },
             deadline: Duration::from_millis(cli.request_deadline_ms),
             followup_retry: Duration::from_millis(cli.followup_retry_ms),
+            web,
         })
     }
 }

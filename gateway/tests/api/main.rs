@@ -7,3 +7,4 @@ mod helpers;
 mod journal;
 mod limits;
 mod openapi;
+mod web;
