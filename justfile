@@ -15,9 +15,15 @@ specs := "gateway risk policy billing notification"
 default:
     @just --list --unsorted
 
-# Start the gateway and the services (SQLite files under data/); Ctrl-C stops them. `just up --postgres URL` for PostgreSQL.
+# Start the gateway and the services (SQLite files under data/), with the citizen's page at http://127.0.0.1:8080/; Ctrl-C stops them. `just up --postgres URL` for PostgreSQL.
 up *ARGS:
+    if command -v npm > /dev/null; then just web; else echo "no npm here: starting without the citizen's page"; fi
     cargo xtask up {{ ARGS }}
+
+# Build the citizen's page into web/dist: its client types generated from openapi/gateway.json, checked by tsc --strict, bundled by Vite.
+web:
+    @cmp -s web/package-lock.json web/node_modules/.nfip-installed 2>/dev/null || (cd web && npm ci --no-audit --no-fund --loglevel=error && cp package-lock.json node_modules/.nfip-installed)
+    cd web && npm run --silent generate > /dev/null && npx tsc --noEmit && npx vite build --logLevel warn
 
 # Every test: unit, API, system, contract and drift tests; store tests on SQLite and PostgreSQL.
 test:
@@ -59,11 +65,11 @@ clients-smoke: clients
 fuzz EXAMPLES="1000":
     cargo xtask with-stack sh -c 'for port in 8080 8081 8082 8083 8084; do schemathesis run http://127.0.0.1:$port/openapi.json --url http://127.0.0.1:$port --checks all --max-examples {{ EXAMPLES }} --generation-database none --no-color || exit 1; done'
 
-# Swagger UI of the gateway and every service in headless Chromium (Debian's, installed if missing): operations listed, "Try it out" on the risk lookup.
-browser-test: node-tools
+# In headless Chromium (Debian's, installed if missing): Swagger UI of the gateway and every service (operations listed, "Try it out" on the risk lookup), and the citizen's journey on its page, with axe-core.
+browser-test: node-tools web
     command -v chromium > /dev/null || apt-get install -y -q chromium
     ln -sfn ../../target/tools/node/node_modules tools/browser/node_modules
-    cargo xtask with-stack node tools/browser/docs.mjs
+    cargo xtask with-stack sh -c 'node tools/browser/docs.mjs && node tools/browser/citizen.mjs'
 
 # Install the pinned Node tools (tools/package-lock.json) into target/tools/node, once.
 [private]

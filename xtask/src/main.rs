@@ -79,6 +79,8 @@ const DEV_API_KEY: &str = "nfip-dev-key";
 const OTHER_API_KEY: &str = "nfip-dev-key-2";
 /// The key the gateway presents to every service in development (each service trusts it).
 const DEV_SERVICE_TOKEN: &str = "nfip-dev-service-token";
+/// The key of the public "web" client, which the gateway writes into the citizen's page.
+const DEV_WEB_KEY: &str = "nfip-dev-web-key";
 
 /// A registry entry, as `GATEWAY_API_KEYS` and `API_CALLERS` take them.
 fn entry(name: &str, key: &str) -> String {
@@ -88,20 +90,27 @@ fn entry(name: &str, key: &str) -> String {
     format!("{name}:sha256:{hex}")
 }
 
-/// The credentials every process of a development stack gets: the gateway's two clients and
-/// its key for the services, which the services trust.
-fn credentials(service: &str) -> Vec<(&'static str, String)> {
+/// The credentials every process of a development stack gets: the gateway's clients (two for
+/// developers, one for the citizen's page) and its key for the services, which the services
+/// trust. The gateway serves the page when `just web` has built it.
+fn credentials(service: &str, root: &Path) -> Vec<(&'static str, String)> {
     if service != "gateway" {
         return vec![("API_CALLERS", entry("gateway", DEV_SERVICE_TOKEN))];
     }
     let mut env = vec![(
         "GATEWAY_API_KEYS",
         format!(
-            "{},{}",
+            "{},{},{}",
             entry("dev", DEV_API_KEY),
-            entry("dev-other", OTHER_API_KEY)
+            entry("dev-other", OTHER_API_KEY),
+            entry("web", DEV_WEB_KEY)
         ),
     )];
+    let page = root.join("web/dist");
+    if page.join("index.html").is_file() {
+        env.push(("WEB_DIR", page.display().to_string()));
+        env.push(("WEB_API_KEY", DEV_WEB_KEY.to_owned()));
+    }
     for upstream in [
         "RISK_TOKEN",
         "POLICY_TOKEN",
@@ -258,7 +267,7 @@ fn start(
 ) -> Result<Running, String> {
     let mut command = Command::new(binary(root, release, service.name));
     command
-        .envs(credentials(service.name))
+        .envs(credentials(service.name, root))
         .current_dir(root)
         .env("LISTEN_ADDR", format!("127.0.0.1:{}", service.port))
         .env("DATABASE_URL", database_url)
@@ -394,7 +403,14 @@ async fn wait_until_ready(running: &mut [Running]) -> Result<(), String> {
 
 fn print_banner() {
     println!();
-    println!("  nfip is up. Swagger UI of each process:");
+    if workspace_root().join("web/dist/index.html").is_file() {
+        println!("  nfip is up. The citizen's page: http://127.0.0.1:8080/");
+        println!();
+    } else {
+        println!("  nfip is up (no citizen's page: `just web` builds it, `just up` does both).");
+        println!();
+    }
+    println!("  Swagger UI of each process:");
     for service in &SERVICES {
         println!(
             "    {:<13} http://127.0.0.1:{}/docs",
