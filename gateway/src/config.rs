@@ -108,6 +108,9 @@ pub struct Cli {
     pub serve: nfip_kit::serve::ServeArgs,
 
     #[command(flatten)]
+    pub db: nfip_kit::db::DbArgs,
+
+    #[command(flatten)]
     pub log: nfip_kit::telemetry::LogArgs,
 
     /// Print the OpenAPI document to stdout and exit.

@@ -7,6 +7,9 @@ use nfip_gateway::{Gateway, Settings};
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(probed) = nfip_kit::serve::prepare(&cli.serve, &cli.db, cli.listen) {
+        return probed;
+    }
     let log = cli.log.clone();
     nfip_kit::serve::main(cli.print_openapi, &log, nfip_gateway::openapi, run(cli)).await
 }

@@ -5,6 +5,7 @@
 
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
@@ -59,6 +60,28 @@ pub enum DbError {
     },
 }
 
+/// Connections each process keeps to PostgreSQL; set once at start from [`DbArgs`].
+static POSTGRES_POOL_SIZE: AtomicU32 = AtomicU32::new(DbArgs::DEFAULT_POOL_SIZE);
+
+/// How a process uses its database, from flags or the environment.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DbArgs {
+    /// Connections this process keeps to PostgreSQL at most (SQLite always uses 2). With N
+    /// replicas of every process, PostgreSQL sees up to 5 × N × this: keep it under the
+    /// server's max_connections (100 by default).
+    #[arg(long, env = "DB_POOL_SIZE", default_value_t = DbArgs::DEFAULT_POOL_SIZE)]
+    pub db_pool_size: u32,
+}
+
+impl DbArgs {
+    pub const DEFAULT_POOL_SIZE: u32 = 8;
+
+    /// Makes every database this process opens from now on use these settings.
+    pub fn apply(&self) {
+        POSTGRES_POOL_SIZE.store(self.db_pool_size.max(1), Ordering::Relaxed);
+    }
+}
+
 /// A pool plus the backend it talks to.
 #[derive(Debug, Clone)]
 pub struct Db {
@@ -101,7 +124,9 @@ impl Db {
                         })
                     })
             }
-            Backend::Postgres => AnyPoolOptions::new().max_connections(16),
+            Backend::Postgres => {
+                AnyPoolOptions::new().max_connections(POSTGRES_POOL_SIZE.load(Ordering::Relaxed))
+            }
         };
         let url_for_sqlx = match backend {
             // Create the file on first start.
@@ -275,6 +300,53 @@ impl FromStr for Backend {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::TestDatabase;
+
+    const COUNTED: &[Migration] = &[Migration {
+        version: 1,
+        description: "counted",
+        sql: "CREATE TABLE counted (n BIGINT NOT NULL); INSERT INTO counted (n) VALUES (1);",
+    }];
+
+    /// Replicas starting together all migrate the same PostgreSQL database: each migration runs
+    /// once (sqlx holds an advisory lock while it migrates), and every replica starts.
+    #[tokio::test]
+    async fn replicas_starting_at_once_migrate_once() {
+        let database = TestDatabase::create(Backend::Postgres).await;
+        let replicas: Vec<_> = (0..6)
+            .map(|_| {
+                let url = database.url.clone();
+                tokio::spawn(async move { Db::connect(&url, COUNTED).await })
+            })
+            .collect();
+        let mut started = Vec::new();
+        for replica in replicas {
+            started.push(replica.await.unwrap().expect("every replica starts"));
+        }
+        let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM counted")
+            .fetch_one(started[0].pool())
+            .await
+            .unwrap();
+        assert_eq!(rows, 1);
+        for db in &started {
+            db.close().await;
+        }
+        database.drop().await;
+    }
+
+    #[tokio::test]
+    async fn the_postgres_pool_size_is_configurable() {
+        let database = TestDatabase::create(Backend::Postgres).await;
+        DbArgs { db_pool_size: 3 }.apply();
+        let db = Db::connect(&database.url, &[]).await.unwrap();
+        DbArgs {
+            db_pool_size: DbArgs::DEFAULT_POOL_SIZE,
+        }
+        .apply();
+        assert_eq!(db.pool().options().get_max_connections(), 3);
+        db.close().await;
+        database.drop().await;
+    }
 
     #[test]
     fn redacts_passwords_only() {

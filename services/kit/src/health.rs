@@ -1,5 +1,8 @@
 //! `/healthz` (liveness) and `/readyz` (readiness: the database answers), in every service's spec.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use axum::Extension;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -15,6 +18,21 @@ pub struct Health {
     /// `ok` for liveness, `ready` for readiness.
     #[schema(example = "ok")]
     pub status: String,
+}
+
+/// Set when the process has been told to stop: `/readyz` answers 503 from then on, so load
+/// balancers send new requests elsewhere while the ones in flight finish. `serve` owns it.
+#[derive(Debug, Clone, Default)]
+pub struct Draining(Arc<AtomicBool>);
+
+impl Draining {
+    pub fn start(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+
+    pub fn is_on(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
 }
 
 /// The health operations, for any router state; `/readyz` needs the `Db` as an extension.
@@ -43,7 +61,8 @@ async fn healthz() -> Json<Health> {
 
 /// Readiness
 ///
-/// Answers 200 when the service can serve requests (its database answers), 503 otherwise.
+/// Answers 200 when the process can serve requests (its database answers), 503 when it cannot or
+/// when it is shutting down.
 #[utoipa::path(
     get,
     path = "/readyz",
@@ -52,11 +71,19 @@ async fn healthz() -> Json<Health> {
     responses(
         (status = 200, description = "Ready to serve", body = Health,
          example = json!({"status": "ready"})),
-        (status = 503, description = "Not ready: the database does not answer", body = Problem,
+        (status = 503, description = "Not ready: the database does not answer, or the process is \
+                                      shutting down", body = Problem,
          content_type = "application/problem+json"),
     )
 )]
-async fn readyz(Extension(db): Extension<Db>) -> Result<Json<Health>, Problem> {
+async fn readyz(
+    Extension(db): Extension<Db>,
+    draining: Option<Extension<Draining>>,
+) -> Result<Json<Health>, Problem> {
+    if draining.is_some_and(|Extension(draining)| draining.is_on()) {
+        return Err(Problem::new(ProblemType::UNAVAILABLE)
+            .detail("shutting down: finishing the requests in flight"));
+    }
     match db.ping().await {
         Ok(()) => Ok(Json(Health {
             status: String::from("ready"),

@@ -22,12 +22,12 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use axum::Router;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
+use axum::{Extension, Router};
 use http_body::Body as _;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -37,6 +37,7 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
 use crate::bare::ProblemIo;
+use crate::health::Draining;
 use crate::problem::{Problem, ProblemType};
 
 /// Connections answered past the cap, one request each (health checks, 503s).
@@ -66,6 +67,22 @@ pub struct ServeArgs {
     /// Connections served at once; past this, only health checks are answered.
     #[arg(long, env = "MAX_CONNECTIONS", default_value_t = 10_000)]
     pub max_connections: usize,
+
+    /// On SIGTERM, how long to go on serving with `/readyz` answering 503 before no longer
+    /// taking connections, in milliseconds: time for load balancers to stop sending requests
+    /// here (a few seconds behind Kubernetes Services; 0 when nothing balances).
+    #[arg(long, env = "SHUTDOWN_DELAY_MS", default_value_t = 0)]
+    pub shutdown_delay_ms: u64,
+
+    /// Then, how long the requests in flight may take to finish before their connections are
+    /// closed, in milliseconds.
+    #[arg(long, env = "DRAIN_TIMEOUT_MS", default_value_t = 10_000)]
+    pub drain_timeout_ms: u64,
+
+    /// Check the process already listening on LISTEN_ADDR instead of starting one: exit 0 if its
+    /// `/readyz` answers 200 within 2 s, 1 otherwise (a container's HEALTHCHECK).
+    #[arg(long)]
+    pub probe: bool,
 }
 
 impl ServeArgs {
@@ -75,6 +92,8 @@ impl ServeArgs {
             body_timeout: Duration::from_millis(self.body_timeout_ms.max(1)),
             request_timeout: Duration::from_millis(self.request_timeout_ms.max(1)),
             max_connections: self.max_connections.max(1),
+            shutdown_delay: Duration::from_millis(self.shutdown_delay_ms),
+            drain_timeout: Duration::from_millis(self.drain_timeout_ms),
         }
     }
 }
@@ -86,6 +105,8 @@ pub struct Limits {
     pub body_timeout: Duration,
     pub request_timeout: Duration,
     pub max_connections: usize,
+    pub shutdown_delay: Duration,
+    pub drain_timeout: Duration,
 }
 
 impl Default for Limits {
@@ -95,6 +116,8 @@ impl Default for Limits {
             body_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(30),
             max_connections: 10_000,
+            shutdown_delay: Duration::ZERO,
+            drain_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -106,8 +129,9 @@ pub async fn bind(addr: SocketAddr) -> Result<TcpListener, String> {
         .map_err(|error| format!("cannot listen on {addr}: {error}"))
 }
 
-/// Serves `app` within `limits` until `shutdown` resolves, then stops accepting and lets the
-/// connections finish their requests (for at most the request timeout).
+/// Serves `app` within `limits` until `shutdown` resolves; then `/readyz` answers 503 while it
+/// goes on serving for the shutdown delay, and after that it stops accepting and lets the
+/// connections finish their requests (for at most the drain timeout).
 pub async fn serve(
     listener: TcpListener,
     app: Router,
@@ -115,7 +139,21 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) {
     raise_open_file_limit();
-    let app = app.layer(middleware::from_fn_with_state(limits, guard));
+    let draining = Draining::default();
+    let app = app
+        .layer(Extension(draining.clone()))
+        .layer(middleware::from_fn_with_state(limits, guard));
+    let shutdown = async {
+        shutdown.await;
+        draining.start();
+        if !limits.shutdown_delay.is_zero() {
+            tracing::info!(
+                "/readyz answers 503 now; still serving for {:?}",
+                limits.shutdown_delay
+            );
+            tokio::time::sleep(limits.shutdown_delay).await;
+        }
+    };
     let reserve_app = app.clone().layer(middleware::from_fn(health_only));
     let regular = Arc::new(Semaphore::new(limits.max_connections));
     let reserve = Arc::new(Semaphore::new(RESERVE));
@@ -158,13 +196,13 @@ pub async fn serve(
         });
     }
     drop(listener);
-    if tokio::time::timeout(limits.request_timeout, graceful.shutdown())
+    if tokio::time::timeout(limits.drain_timeout, graceful.shutdown())
         .await
         .is_err()
     {
         tracing::warn!(
-            "connections still open after {:?}; closing them",
-            limits.request_timeout
+            "requests still in flight after {:?}; closing their connections",
+            limits.drain_timeout
         );
     }
 }
@@ -376,6 +414,62 @@ pub async fn main(
     }
 }
 
+/// What every `main` does before anything else: with `--probe`, check the process already
+/// listening and exit with its verdict; otherwise apply the database settings and go on.
+pub fn prepare(
+    serve: &ServeArgs,
+    db: &crate::db::DbArgs,
+    listen: SocketAddr,
+) -> Option<std::process::ExitCode> {
+    if serve.probe {
+        return Some(probe(listen));
+    }
+    db.apply();
+    None
+}
+
+/// [`ready`], as an exit code and a line on stderr.
+pub fn probe(listen: SocketAddr) -> std::process::ExitCode {
+    match ready(listen) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(why) => {
+            eprintln!("{why}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// `GET /readyz` on the process listening at `listen` (on loopback when it listens on every
+/// address): ready only for a 200.
+pub fn ready(listen: SocketAddr) -> Result<(), String> {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let target = match listen.ip() {
+        ip if ip.is_unspecified() && ip.is_ipv4() => {
+            SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, listen.port()))
+        }
+        ip if ip.is_unspecified() => {
+            SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, listen.port()))
+        }
+        _ => listen,
+    };
+    let ask = || -> std::io::Result<String> {
+        let wait = Some(Duration::from_secs(2));
+        let mut stream = std::net::TcpStream::connect_timeout(&target, Duration::from_secs(2))?;
+        stream.set_read_timeout(wait)?;
+        stream.set_write_timeout(wait)?;
+        stream
+            .write_all(b"GET /readyz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")?;
+        let mut status = String::new();
+        BufReader::new(stream.take(256)).read_line(&mut status)?;
+        Ok(status.trim_end().to_owned())
+    };
+    match ask() {
+        Ok(status) if status.starts_with("HTTP/1.1 200 ") => Ok(()),
+        Ok(status) => Err(format!("{target}/readyz: not ready ({status})")),
+        Err(error) => Err(format!("{target}/readyz: no answer ({error})")),
+    }
+}
+
 /// Binds `addr`, says where the service and its docs are, and serves until told to stop.
 pub async fn run(name: &str, addr: SocketAddr, app: Router, limits: Limits) -> Result<(), String> {
     let listener = bind(addr).await?;
@@ -386,4 +480,60 @@ pub async fn run(name: &str, addr: SocketAddr, app: Router, limits: Limits) -> R
     serve(listener, app, limits, shutdown_signal()).await;
     tracing::info!("{name} stopped");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use tokio::net::TcpListener;
+    use utoipa_axum::router::OpenApiRouter;
+
+    use super::{Limits, ready, serve};
+    use crate::auth::Callers;
+    use crate::db::{Backend, Db};
+    use crate::testing::{TestDatabase, eventually};
+
+    async fn ready_at(addr: std::net::SocketAddr) -> Result<(), String> {
+        tokio::task::spawn_blocking(move || ready(addr))
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn told_to_stop_it_turns_unready_serves_the_delay_out_then_closes() {
+        let database = TestDatabase::create(Backend::Sqlite).await;
+        let db = Db::connect(&database.url, &[]).await.unwrap();
+        let api = OpenApiRouter::new().route("/api/ping", axum::routing::get(|| async { "pong" }));
+        let app = crate::service::app(api, (), db, Callers::default());
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let limits = Limits {
+            shutdown_delay: Duration::from_secs(3),
+            ..Limits::default()
+        };
+        let server = tokio::spawn(serve(listener, app, limits, async {
+            let _ = stopped.await;
+        }));
+        assert_eq!(ready_at(addr).await, Ok(()));
+
+        stop.send(()).unwrap();
+        let why = eventually("/readyz to answer 503", Duration::from_secs(2), || async {
+            ready_at(addr).await.err()
+        })
+        .await;
+        assert!(why.contains("503 Service Unavailable"), "{why}");
+        // Still serving: a load balancer that has not noticed yet loses nothing.
+        assert!(tokio::net::TcpStream::connect(addr).await.is_ok());
+
+        tokio::time::timeout(Duration::from_secs(10), server)
+            .await
+            .expect("the server stops after the delay")
+            .unwrap();
+        assert!(tokio::net::TcpStream::connect(addr).await.is_err());
+        let why = ready_at(addr).await.unwrap_err();
+        assert!(why.contains("no answer"), "{why}");
+        database.drop().await;
+    }
 }

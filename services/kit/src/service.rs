@@ -32,6 +32,9 @@ pub struct ServiceArgs {
     pub serve: crate::serve::ServeArgs,
 
     #[command(flatten)]
+    pub db: crate::db::DbArgs,
+
+    #[command(flatten)]
     pub log: crate::telemetry::LogArgs,
 }
 

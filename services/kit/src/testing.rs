@@ -257,6 +257,19 @@ impl ServiceProcess {
     pub async fn kill9(mut self) {
         self.child.kill().await.expect("kill the process");
     }
+
+    /// SIGTERM, as an orchestrator stops a process; returns how it exited.
+    pub async fn terminate(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().expect("the process is running");
+        let pid = i32::try_from(pid).expect("a pid fits an i32");
+        // SAFETY: kill(2) on a child this test started; no memory is involved.
+        let sent = unsafe { libc::kill(pid, libc::SIGTERM) };
+        assert_eq!(sent, 0, "SIGTERM reaches the process");
+        tokio::time::timeout(std::time::Duration::from_secs(20), self.child.wait())
+            .await
+            .expect("the process exits within 20 s of SIGTERM")
+            .expect("its exit status")
+    }
 }
 
 /// Polls `probe` every 10 ms until it returns `Some`, and fails the test with `what` if that

@@ -10,6 +10,10 @@ use nfip_notification::{AppState, NotificationStore};
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(probed) = nfip_kit::serve::prepare(&cli.service.serve, &cli.service.db, cli.listen)
+    {
+        return probed;
+    }
     let log = cli.service.log.clone();
     nfip_kit::serve::main(
         cli.print_openapi,

@@ -7,6 +7,10 @@ use nfip_policy::{AppState, PolicyStore};
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(probed) = nfip_kit::serve::prepare(&cli.service.serve, &cli.service.db, cli.listen)
+    {
+        return probed;
+    }
     let log = cli.service.log.clone();
     nfip_kit::serve::main(cli.print_openapi, &log, nfip_policy::openapi, run(cli)).await
 }

@@ -12,6 +12,10 @@ use time::format_description::well_known::Rfc3339;
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(probed) = nfip_kit::serve::prepare(&cli.service.serve, &cli.service.db, cli.listen)
+    {
+        return probed;
+    }
     let log = cli.service.log.clone();
     nfip_kit::serve::main(cli.print_openapi, &log, nfip_risk::openapi, run(cli)).await
 }

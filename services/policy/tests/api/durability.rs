@@ -30,3 +30,28 @@ nfip_kit::backend_tests! {
         assert_eq!(read.json::<Value>().await.unwrap(), created);
     }
 }
+
+/// What a container runtime or Kubernetes does with the binary: `--probe` as its health check,
+/// SIGTERM to stop it.
+#[tokio::test]
+async fn the_binary_probes_its_readiness_and_stops_cleanly_on_sigterm() {
+    let db = nfip_kit::testing::TestDatabase::create(nfip_kit::db::Backend::Sqlite).await;
+    let args = ["--listen", "127.0.0.1:0", "--database-url", db.url.as_str()];
+    let process = ServiceProcess::start(BINARY, &args).await;
+    let listen = process.addr.to_string();
+    let probe = || {
+        std::process::Command::new(BINARY)
+            .args(["--probe", "--listen", &listen])
+            .output()
+            .unwrap()
+    };
+    assert!(probe().status.success(), "{:?}", probe());
+
+    let status = process.terminate().await;
+    assert!(status.success(), "exits 0 on SIGTERM: {status}");
+    let after = probe();
+    assert!(!after.status.success());
+    let said = String::from_utf8_lossy(&after.stderr);
+    assert!(said.contains("/readyz: no answer"), "{said}");
+    db.drop().await;
+}
