@@ -30,8 +30,8 @@ test:
     scripts/ensure-postgres
     cargo test --workspace --locked
 
-# What CI runs: lint, every test, the specs validated and checked for breaking changes, contract coverage, the generated clients, fuzzing at 100 examples per operation, Swagger UI in a browser, the risk data rebuilt.
-ci: lint test openapi-validate openapi-breaking contract-test clients-smoke (fuzz "100") browser-test risk-data-check
+# What CI runs: lint, every test, the specs validated and checked for breaking changes, contract coverage, the generated clients, fuzzing at 100 examples per operation, Swagger UI in a browser, the risk data rebuilt, the deployment manifests checked.
+ci: lint test openapi-validate openapi-breaking contract-test clients-smoke (fuzz "100") browser-test risk-data-check deploy-check
 
 # The gateway against each service's published spec, then the coverage table.
 contract-test:
@@ -75,6 +75,10 @@ browser-test: node-tools web
 [private]
 node-tools:
     @cmp -s tools/package-lock.json target/tools/node/package-lock.json || (mkdir -p target/tools/node && cp tools/package.json tools/package-lock.json target/tools/node/ && cd target/tools/node && npm ci --no-audit --no-fund --loglevel=error)
+
+# Render the Kubernetes overlays and check them (kubernetes-validate, checkov) and the Containerfile (checkov); build the images if a container engine runs here.
+deploy-check:
+    scripts/deploy-check
 
 # GET /api/risk/{zipcode} of BASE (default HEAD) against the working tree's, release builds in one run: start-up, RSS, binary size, throughput, p50/p99/p99.9.
 bench-risk BASE="HEAD":
