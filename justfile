@@ -30,8 +30,8 @@ test:
     scripts/ensure-postgres
     cargo test --workspace --locked
 
-# What CI runs: lint, every test, the specs validated and checked for breaking changes, contract coverage, the generated clients, fuzzing at 100 examples per operation, Swagger UI in a browser, the risk data rebuilt, the deployment manifests checked.
-ci: lint test openapi-validate openapi-breaking contract-test clients-smoke (fuzz "100") browser-test risk-data-check deploy-check
+# What CI runs: lint, every test, the specs validated and checked for breaking changes, contract coverage, the generated clients, fuzzing at 100 examples per operation, Swagger UI in a browser, the risk data rebuilt, the deployment manifests checked, replicas under faults.
+ci: lint test openapi-validate openapi-breaking contract-test clients-smoke (fuzz "100") browser-test risk-data-check deploy-check scale-test
 
 # The gateway against each service's published spec, then the coverage table.
 contract-test:
@@ -79,6 +79,13 @@ node-tools:
 # Render the Kubernetes overlays and check them (kubernetes-validate, checkov) and the Containerfile (checkov); build the images if a container engine runs here.
 deploy-check:
     scripts/deploy-check
+
+# Two replicas of every process, each in its own network namespace behind HAProxy, on PostgreSQL, under load: kill -9 and rolling restarts of each, billing scaled 2 to 4, then an audit of every database (as root; at most 3 minutes).
+scale-test:
+    scripts/ensure-postgres
+    command -v haproxy > /dev/null || apt-get install -y -q haproxy
+    cargo build --locked -p nfip-gateway -p nfip-risk -p nfip-policy -p nfip-billing -p nfip-notification
+    python3 tools/scale/scale.py
 
 # GET /api/risk/{zipcode} of BASE (default HEAD) against the working tree's, release builds in one run: start-up, RSS, binary size, throughput, p50/p99/p99.9.
 bench-risk BASE="HEAD":

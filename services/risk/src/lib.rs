@@ -74,7 +74,7 @@ pub fn app(state: AppState, callers: Callers) -> Router {
 }
 
 /// Seeds the rating table from the bundled sample when it is empty; returns how many rows it
-/// wrote (0 when the table already had ratings).
+/// wrote (0 when the table already had ratings, also when another replica just seeded it).
 pub async fn seed_if_empty(ratings: &RatingStore) -> Result<usize, String> {
     if ratings.count().await.map_err(|e| e.to_string())? > 0 {
         return Ok(0);
@@ -85,9 +85,9 @@ pub async fn seed_if_empty(ratings: &RatingStore) -> Result<usize, String> {
         source: Source::Table,
         version: ratings_csv::SAMPLE_VERSION.to_owned(),
     };
-    ratings
-        .replace_all(&sample, &provenance)
+    let seeded = ratings
+        .seed(&sample, &provenance)
         .await
         .map_err(|e| e.to_string())?;
-    Ok(sample.len())
+    Ok(if seeded { sample.len() } else { 0 })
 }

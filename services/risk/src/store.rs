@@ -1,7 +1,7 @@
 //! The rating table.
 
 use nfip_kit::Db;
-use nfip_kit::db::{DbError, Migration};
+use nfip_kit::db::{Backend, DbError, Migration};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
@@ -58,6 +58,32 @@ impl RatingStore {
             .try_get("n")
     }
 
+    /// Fills the table with `ratings` if it is empty, in one transaction; false if it was not.
+    /// Replicas starting together take turns: the first fills it, the others find it full.
+    pub async fn seed(
+        &self,
+        ratings: &[ZipRating],
+        provenance: &Provenance,
+    ) -> Result<bool, sqlx::Error> {
+        let mut tx = self.db.begin_write().await?;
+        if self.db.backend() == Backend::Postgres {
+            // SQLite's write transaction already excludes other writers.
+            sqlx::query("LOCK TABLE zip_ratings IN SHARE ROW EXCLUSIVE MODE")
+                .execute(&mut *tx)
+                .await?;
+        }
+        let count: i64 = sqlx::query("SELECT COUNT(*) AS n FROM zip_ratings")
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get("n")?;
+        if count > 0 {
+            return Ok(false);
+        }
+        insert(&mut tx, ratings, provenance).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
     /// Replaces the whole table in one transaction: readers see the old table or the new one.
     pub async fn replace_all(
         &self,
@@ -68,26 +94,35 @@ impl RatingStore {
         sqlx::query("DELETE FROM zip_ratings")
             .execute(&mut *tx)
             .await?;
-        for rating in ratings {
-            sqlx::query(
-                "INSERT INTO zip_ratings \
+        insert(&mut tx, ratings, provenance).await?;
+        tx.commit().await
+    }
+}
+
+async fn insert(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    ratings: &[ZipRating],
+    provenance: &Provenance,
+) -> Result<(), sqlx::Error> {
+    for rating in ratings {
+        sqlx::query(
+            "INSERT INTO zip_ratings \
                  (zipcode, state, flood_zone, elevation_ft, distance_to_water_mi, \
                   flood_claims_10y, source, data_version) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            )
-            .bind(rating.zipcode.as_str())
-            .bind(rating.state.as_str())
-            .bind(rating.flood_zone.code())
-            .bind(rating.elevation_ft)
-            .bind(rating.distance_to_water_mi)
-            .bind(i64::from(rating.flood_claims_10y))
-            .bind(provenance.source.code())
-            .bind(provenance.version.as_str())
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await
+        )
+        .bind(rating.zipcode.as_str())
+        .bind(rating.state.as_str())
+        .bind(rating.flood_zone.code())
+        .bind(rating.elevation_ft)
+        .bind(rating.distance_to_water_mi)
+        .bind(i64::from(rating.flood_claims_10y))
+        .bind(provenance.source.code())
+        .bind(provenance.version.as_str())
+        .execute(&mut **tx)
+        .await?;
     }
+    Ok(())
 }
 
 fn rating_from(row: &AnyRow) -> Result<(ZipRating, Provenance), sqlx::Error> {

@@ -100,6 +100,13 @@ nfip_kit::backend_tests! {
         assert_eq!(app.ratings.count().await.unwrap(), 1);
     }
 
+    async fn replicas_starting_together_seed_the_table_once(db) {
+        let stores = seeded_at_once(&db.url).await;
+        let seeded: Vec<usize> = stores.iter().map(|(_, n)| *n).collect();
+        assert_eq!(seeded.iter().filter(|n| **n > 0).count(), 1, "{seeded:?}");
+        assert_eq!(stores[0].0.count().await.unwrap(), seeded.iter().sum::<usize>() as i64);
+    }
+
     async fn the_sample_is_seeded_once(db) {
         let app = spawn_app(db).await;
         let seeded = app.ratings.count().await.unwrap();
@@ -107,4 +114,23 @@ nfip_kit::backend_tests! {
         assert_eq!(nfip_risk::seed_if_empty(&app.ratings).await.unwrap(), 0);
         assert_eq!(app.ratings.count().await.unwrap(), seeded);
     }
+}
+
+/// Four replicas' stores on one database, each seeding it as `main` does, all at once.
+async fn seeded_at_once(url: &str) -> Vec<(nfip_risk::RatingStore, usize)> {
+    let tasks: Vec<_> = (0..4)
+        .map(|_| {
+            let url = url.to_owned();
+            tokio::spawn(async move {
+                let store = nfip_risk::RatingStore::connect(&url).await.unwrap();
+                let seeded = nfip_risk::seed_if_empty(&store).await.unwrap();
+                (store, seeded)
+            })
+        })
+        .collect();
+    let mut stores = Vec::new();
+    for task in tasks {
+        stores.push(task.await.unwrap());
+    }
+    stores
 }
