@@ -51,6 +51,11 @@ pub enum DbError {
         path: String,
         source: std::io::Error,
     },
+    #[error("cannot take the migration lock {path}: {source}")]
+    MigrationLock {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("cannot connect to {url}: {source}")]
     Connect { url: String, source: sqlx::Error },
     #[error("cannot migrate {url}: {source}")]
@@ -158,6 +163,16 @@ impl Db {
                 })
                 .collect(),
         );
+        // PostgreSQL: sqlx holds an advisory lock while it migrates. SQLite has none, so
+        // processes opening one file at once (a service and its `import`, say) take turns on a
+        // lock file beside it.
+        let _turn = match backend {
+            Backend::Sqlite => match sqlite_file(url) {
+                Some(file) => Some(migration_turn(file).await?),
+                None => None,
+            },
+            Backend::Postgres => None,
+        };
         migrator
             .run(&pool)
             .await
@@ -239,6 +254,39 @@ pub fn is_unique_violation(error: &sqlx::Error) -> bool {
         sqlx::Error::Database(db) => db.is_unique_violation(),
         _ => false,
     }
+}
+
+/// An exclusive lock on `<file>.migrate-lock`, held until the returned file is dropped.
+async fn migration_turn(file: &Path) -> Result<std::fs::File, DbError> {
+    let mut name = file.as_os_str().to_owned();
+    name.push(".migrate-lock");
+    let path = std::path::PathBuf::from(name);
+    let failed = |source: std::io::Error, path: &Path| DbError::MigrationLock {
+        path: path.display().to_string(),
+        source,
+    };
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| failed(e, &path))?;
+    tokio::task::spawn_blocking(move || {
+        use std::os::fd::AsRawFd;
+        // SAFETY: flock(2) on a descriptor this function owns; released when the file closes.
+        if unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) } == 0 {
+            Ok(lock)
+        } else {
+            Err(failed(std::io::Error::last_os_error(), &path))
+        }
+    })
+    .await
+    .unwrap_or_else(|join| {
+        Err(DbError::MigrationLock {
+            path: String::from("(the task waiting for it failed)"),
+            source: std::io::Error::other(join.to_string()),
+        })
+    })
 }
 
 fn sqlite_file(url: &str) -> Option<&Path> {

@@ -99,7 +99,7 @@ impl TestDatabase {
     pub async fn drop(self) {
         match self.cleanup {
             Cleanup::Files(file) => {
-                for suffix in ["", "-wal", "-shm"] {
+                for suffix in ["", "-wal", "-shm", ".migrate-lock"] {
                     let _ = std::fs::remove_file(format!("{}{suffix}", file.display()));
                 }
             }
