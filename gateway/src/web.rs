@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
+use axum::body::Bytes;
 use axum::extract::{Path as UrlPath, State};
 use axum::http::{HeaderName, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
@@ -35,7 +36,7 @@ const SECURITY: [(HeaderName, &str); 4] = [
 
 #[derive(Debug)]
 struct File {
-    body: Vec<u8>,
+    body: Bytes,
     content_type: &'static str,
 }
 
@@ -66,7 +67,7 @@ impl Site {
         let mut files = HashMap::from([(
             String::from("/"),
             File {
-                body: index.replacen(KEY_SLOT, &slot, 1).into_bytes(),
+                body: Bytes::from(index.replacen(KEY_SLOT, &slot, 1)),
                 content_type: "text/html; charset=utf-8",
             },
         )]);
@@ -80,7 +81,7 @@ impl Site {
             if !path.is_file() || name.starts_with('.') {
                 continue;
             }
-            let body = read(&path)?;
+            let body = Bytes::from(read(&path)?);
             total += body.len() as u64;
             if total > MOST_BYTES {
                 return Err(format!("{} holds more than 16 MiB", assets.display()));
