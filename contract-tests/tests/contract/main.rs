@@ -3,6 +3,7 @@
 //! recorded interactions replayed against the real services.
 
 mod billing;
+mod examples;
 mod harness;
 mod helpers;
 mod notification;

@@ -69,33 +69,110 @@ fn declare_standard_problems(openapi: &mut OpenApi) {
                 .build(),
         );
     }
-    for operation in operations_mut(openapi) {
+    for (path, item) in openapi.paths.paths.iter_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ];
+        for operation in operations.into_iter().flatten() {
+            declare_for(path, operation);
+        }
+    }
+}
+
+/// The body's malformed-JSON problem, the example of every 400 an operation with a body declares.
+fn malformed_body() -> Problem {
+    Problem::new(ProblemType::MALFORMED_REQUEST)
+        .detail("the body is not valid JSON: EOF while parsing an object at line 1 column 12")
+}
+
+/// A refusal of `operation`'s first parameter, as its extractor words it.
+fn invalid_parameter(operation: &Operation) -> Option<Problem> {
+    use utoipa::openapi::schema::{KnownFormat, SchemaFormat};
+    let utoipa::openapi::RefOr::T(parameter) = operation.parameters.as_ref()?.first()? else {
+        return None;
+    };
+    let name = parameter.name.as_str();
+    let is_uuid = matches!(
+        &parameter.schema,
+        Some(utoipa::openapi::RefOr::T(utoipa::openapi::Schema::Object(object)))
+            if object.format == Some(SchemaFormat::KnownFormat(KnownFormat::Uuid))
+    );
+    Some(
+        if name.eq_ignore_ascii_case(crate::extract::IDEMPOTENCY_KEY) {
+            Problem::invalid_parameter(
+                "Idempotency-Key",
+                "the Idempotency-Key header must be 1 to 255 printable ASCII characters",
+            )
+        } else if is_uuid {
+            Problem::invalid_parameter(name, "`42` is not valid: UUID parsing failed")
+        } else {
+            Problem::invalid_parameter(name, format!("`{name}` is missing or invalid"))
+        },
+    )
+}
+
+/// The example of a problem response its handler declared without one: the problem the kit
+/// answers with for that status, worded from the operation.
+fn example_for(status: &str, path: &str, operation: &Operation, description: &str) -> Problem {
+    let said = {
+        let mut text = description.to_owned();
+        if let Some(first) = text.get(..1) {
+            text.replace_range(..1, &first.to_lowercase());
+        }
+        text
+    };
+    match status {
+        "400" => invalid_parameter(operation).unwrap_or_else(malformed_body),
+        "404" => {
+            // `/api/invoices/{id}/payments` → "no invoice with id …": the collection the id is in.
+            let segments: Vec<&str> = path.split('/').collect();
+            let noun = segments
+                .windows(2)
+                .find(|pair| pair[1].starts_with('{'))
+                .map(|pair| pair[0])
+                .map(|plural| match plural.strip_suffix("ies") {
+                    Some(stem) => format!("{stem}y"),
+                    None => plural.strip_suffix('s').unwrap_or(plural).to_owned(),
+                })
+                .unwrap_or_default();
+            Problem::not_found(format!(
+                "no {noun} with id 0192f0c1-7d4e-7cc2-9a8e-2f1d2b9a4c11"
+            ))
+        }
+        "409" => Problem::new(ProblemType::CONFLICT).detail(said),
+        "422" => Problem::new(ProblemType::VALIDATION).detail(
+            "a field is missing, has the wrong type or breaks a rule; `errors` points at each",
+        ),
+        "503" => Problem::new(ProblemType::UNAVAILABLE).detail("the database does not answer"),
+        _ => Problem::new(ProblemType::INTERNAL).detail(said),
+    }
+}
+
+fn declare_for(path: &str, operation: &mut Operation) {
+    {
         let has_body = operation.request_body.is_some();
-        let has_parameters = operation
-            .parameters
-            .as_ref()
-            .is_some_and(|parameters| !parameters.is_empty());
+        let parameter = invalid_parameter(operation);
         let responses = &mut operation.responses.responses;
         let mut declare = |status: &str, description: &str, example: Problem| {
             responses
                 .entry(status.to_owned())
                 .or_insert_with(|| problem_response(description, &example));
         };
-        if has_parameters {
-            declare(
+        match (has_body, parameter) {
+            (true, Some(_)) => declare(
                 "400",
-                "A path or query parameter is invalid",
-                Problem::invalid_parameter("id", "`42` is not valid: UUID parsing failed"),
-            );
+                "The body is not valid JSON, or a parameter is invalid (`errors` names it)",
+                malformed_body(),
+            ),
+            (true, None) => declare("400", "The body is not valid JSON", malformed_body()),
+            (false, Some(parameter)) => declare("400", "A parameter is invalid", parameter),
+            (false, None) => {}
         }
         if has_body {
-            declare(
-                "400",
-                "The body is not valid JSON",
-                Problem::new(ProblemType::MALFORMED_REQUEST).detail(
-                    "the body is not valid JSON: EOF while parsing an object at line 1 column 12",
-                ),
-            );
             declare(
                 "413",
                 "The body is larger than 256 KiB",
@@ -124,6 +201,20 @@ fn declare_standard_problems(openapi: &mut OpenApi) {
                     .detail("an internal error occurred; quote the request id when reporting it")
             },
         );
+    }
+    let operation_view = operation.clone();
+    for (status, response) in &mut operation.responses.responses {
+        let utoipa::openapi::RefOr::T(response) = response else {
+            continue;
+        };
+        let description = response.description.clone();
+        if let Some(utoipa::openapi::RefOr::T(content)) = response.content.get_mut(PROBLEM_JSON)
+            && content.example.is_none()
+            && content.examples.is_empty()
+        {
+            let example = example_for(status, path, &operation_view, &description);
+            content.example = Some(serde_json::to_value(example).expect("a problem serializes"));
+        }
     }
 }
 
