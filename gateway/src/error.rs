@@ -42,7 +42,12 @@ pub fn upstream_problem(error: &UpstreamError) -> Problem {
         UpstreamError::BadResponse { .. } => UPSTREAM_BAD_RESPONSE,
         UpstreamError::Failed { .. } => UPSTREAM_FAILED,
     };
-    tracing::warn!(upstream = error.upstream(), "{error}");
+    // A fast failure of an open circuit is said once, when it opens (upstream/mod.rs).
+    if matches!(error, UpstreamError::CircuitOpen { .. }) {
+        tracing::debug!(upstream = error.upstream(), "{error}");
+    } else {
+        tracing::warn!(upstream = error.upstream(), "{error}");
+    }
     Problem::new(kind)
         .detail(error.to_string())
         .upstream(error.upstream())

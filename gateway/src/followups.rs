@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use nfip_kit::backoff::Backoff;
 use nfip_kit::context::{self, RequestContext, Traceparent};
 use nfip_kit::db;
 use tokio::sync::{Notify, watch};
@@ -48,6 +49,7 @@ impl Followups {
 
 async fn run(state: AppState, mut stopped: watch::Receiver<bool>) {
     let wake: Arc<Notify> = Arc::clone(&state.followups);
+    let mut failing = Backoff::for_workers();
     while !*stopped.borrow() {
         let now = db::now();
         let abandoned = state.journal.claim_abandoned(now, now + LEASE, BATCH).await;
@@ -58,10 +60,19 @@ async fn run(state: AppState, mut stopped: watch::Receiver<bool>) {
         let (abandoned, notifications) = match (abandoned, notifications) {
             (Ok(a), Ok(n)) => (a, n),
             (Err(error), _) | (_, Err(error)) => {
-                tracing::warn!(%error, "cannot read the purchase journal; trying again shortly");
-                (Vec::new(), Vec::new())
+                // Claiming writes: a full disk lands here. One line per step of the backoff.
+                let pause = failing.failed();
+                tracing::warn!(%error, "cannot claim follow-ups in the purchase journal; trying again in {pause:?}");
+                tokio::select! {
+                    () = tokio::time::sleep(pause) => {}
+                    _ = stopped.changed() => {}
+                }
+                continue;
             }
         };
+        if failing.succeeded() {
+            tracing::info!("the purchase journal takes follow-ups again");
+        }
         for purchase in &abandoned {
             within(
                 &purchase.request_id,

@@ -359,7 +359,16 @@ impl Upstream {
         // A 4xx is the upstream working as specified; anything else that failed counts
         // against it.
         let healthy = matches!(result, Ok(_) | Err(UpstreamError::Rejected { .. }));
-        self.breaker.record(healthy);
+        match self.breaker.record(healthy) {
+            Some(Transition::Opened) => tracing::warn!(
+                upstream,
+                "{upstream} failed {} times in a row: failing calls to it fast for {:?}",
+                self.policy.breaker_threshold.max(1),
+                self.policy.breaker_cooldown
+            ),
+            Some(Transition::Closed) => tracing::info!(upstream, "{upstream} answers again"),
+            None => {}
+        }
         result
     }
 }
@@ -438,6 +447,13 @@ struct Breaker {
     state: Mutex<BreakerState>,
 }
 
+/// A change of the circuit worth a line in the log: one each way, not one per call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Transition {
+    Opened,
+    Closed,
+}
+
 #[derive(Debug, Clone, Copy)]
 enum BreakerState {
     Closed { failures: u32 },
@@ -473,8 +489,9 @@ impl Breaker {
         }
     }
 
-    fn record(&self, healthy: bool) {
+    fn record(&self, healthy: bool) -> Option<Transition> {
         let mut state = self.state.lock().expect("breaker lock");
+        let was_closed = matches!(*state, BreakerState::Closed { .. });
         *state = match (*state, healthy) {
             (_, true) => BreakerState::Closed { failures: 0 },
             (BreakerState::Closed { failures }, false) if failures + 1 < self.threshold => {
@@ -486,6 +503,11 @@ impl Breaker {
                 until: Instant::now() + self.cooldown,
             },
         };
+        match (was_closed, *state) {
+            (true, BreakerState::Open { .. }) => Some(Transition::Opened),
+            (false, BreakerState::Closed { .. }) => Some(Transition::Closed),
+            _ => None,
+        }
     }
 }
 
@@ -498,10 +520,10 @@ mod tests {
         let breaker = Breaker::new(3, Duration::from_millis(30));
         for _ in 0..2 {
             assert!(breaker.allow());
-            breaker.record(false);
+            assert_eq!(breaker.record(false), None);
         }
         assert!(breaker.allow(), "two failures: still closed");
-        breaker.record(false);
+        assert_eq!(breaker.record(false), Some(Transition::Opened));
         assert!(!breaker.allow(), "three failures: open, fail fast");
         let waited = Instant::now();
         while !breaker.allow() {
@@ -512,8 +534,9 @@ mod tests {
             std::thread::yield_now();
         }
         assert!(!breaker.allow(), "one probe at a time");
-        breaker.record(true);
+        assert_eq!(breaker.record(true), Some(Transition::Closed));
         assert!(breaker.allow(), "a good probe closes it");
+        assert_eq!(breaker.record(true), None, "said once");
     }
 
     #[test]
@@ -525,7 +548,7 @@ mod tests {
             assert!(waited.elapsed() < Duration::from_secs(5));
             std::thread::yield_now();
         }
-        breaker.record(false);
+        assert_eq!(breaker.record(false), None, "reopened: already said");
         assert!(!breaker.allow());
     }
 

@@ -154,8 +154,14 @@ pub async fn middleware(req: Request, next: Next) -> Response {
         .get::<Caller>()
         .map_or("", |caller| caller.name());
     span.in_scope(|| {
-        if status >= 500 {
+        if status == 500 {
             tracing::error!(
+                caller = by,
+                "{method} {path} -> {status} in {elapsed_ms:.1} ms"
+            );
+        } else if status >= 500 {
+            // Unavailable or an upstream's failure, said where it happened: not an error here.
+            tracing::warn!(
                 caller = by,
                 "{method} {path} -> {status} in {elapsed_ms:.1} ms"
             );

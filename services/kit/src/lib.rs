@@ -2,6 +2,7 @@
 //! error format, extractors, request context, telemetry, serving, health and database access.
 
 pub mod auth;
+pub mod backoff;
 pub mod bare;
 pub mod context;
 pub mod db;

@@ -367,6 +367,7 @@ async fn run(
     // retries it scheduled, and what the queue said when it was last found idle.
     let mut next_retry: Option<OffsetDateTime> = None;
     let mut wait = Duration::ZERO;
+    let mut failing = nfip_kit::backoff::Backoff::for_workers();
     loop {
         if !wait.is_zero() {
             tokio::select! {
@@ -382,10 +383,15 @@ async fn run(
         let due = match store.claim_due(now, now + retry.lease, BATCH).await {
             Ok(due) => due,
             Err(error) => {
-                tracing::warn!(%error, "cannot read the queue; trying again shortly");
-                Vec::new()
+                // Claiming writes: a full disk lands here. One line per step of the backoff.
+                wait = failing.failed();
+                tracing::warn!(%error, "cannot claim from the queue; trying again in {wait:?}");
+                continue;
             }
         };
+        if failing.succeeded() {
+            tracing::info!("the queue takes claims again");
+        }
         if next_retry.is_some_and(|at| at <= now) {
             next_retry = None;
         }
