@@ -95,7 +95,14 @@ fn entry(name: &str, key: &str) -> String {
 /// trust. The gateway serves the page when `just web` has built it.
 fn credentials(service: &str, root: &Path) -> Vec<(&'static str, String)> {
     if service != "gateway" {
-        return vec![("API_CALLERS", entry("gateway", DEV_SERVICE_TOKEN))];
+        return vec![
+            ("API_CALLERS", entry("gateway", DEV_SERVICE_TOKEN)),
+            // The gateway's Swagger UI may "Try it out" against each service, in development.
+            (
+                "CORS_ALLOWED_ORIGINS",
+                String::from("http://127.0.0.1:8080,http://localhost:8080"),
+            ),
+        ];
     }
     let mut env = vec![(
         "GATEWAY_API_KEYS",

@@ -20,5 +20,6 @@ async fn run(cli: Cli) -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?;
     let app = nfip_billing::app(AppState { billing }, cli.service.callers.load()?);
+    let app = cli.service.cors.apply(app)?;
     nfip_kit::serve::run("billing", cli.listen, app, cli.service.serve.limits()).await
 }

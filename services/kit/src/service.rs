@@ -35,6 +35,9 @@ pub struct ServiceArgs {
     pub db: crate::db::DbArgs,
 
     #[command(flatten)]
+    pub cors: CorsArgs,
+
+    #[command(flatten)]
     pub log: crate::telemetry::LogArgs,
 }
 
@@ -364,4 +367,63 @@ fn panic_problem(panic: Box<dyn Any + Send + 'static>) -> Response {
         .or_else(|| panic.downcast_ref::<&str>().copied())
         .unwrap_or("(no message)");
     Problem::internal(format!("handler panicked: {message}")).into_response()
+}
+
+/// Which browser origins may call a service's API directly: none unless configured. Swagger UI
+/// on the gateway's `/docs` can then "Try it out" against each service, in development.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct CorsArgs {
+    /// Origins (`scheme://host[:port]`, comma-separated) whose pages may call this service's API
+    /// from a browser, e.g. the gateway's Swagger UI in development. Unset: no CORS headers, so
+    /// browsers on other origins are refused, as a production service should.
+    #[arg(long, env = "CORS_ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub cors_allowed_origins: Vec<String>,
+}
+
+impl CorsArgs {
+    /// `app` answering CORS preflights and marking its answers for the allowed origins, if any.
+    pub fn apply(&self, app: Router) -> Result<Router, String> {
+        use axum::http::{Method, header};
+        use tower_http::cors::{AllowOrigin, CorsLayer};
+        let origins = self
+            .cors_allowed_origins
+            .iter()
+            .map(|origin| origin.trim())
+            .filter(|origin| !origin.is_empty())
+            .map(|origin| {
+                let valid = (origin.starts_with("http://") || origin.starts_with("https://"))
+                    && !origin.trim_end_matches('/').contains(['?', '#'])
+                    && origin.matches('/').count() == 2;
+                match HeaderValue::from_str(origin) {
+                    Ok(value) if valid => Ok(value),
+                    _ => Err(format!(
+                        "CORS_ALLOWED_ORIGINS: `{origin}` is not an origin (scheme://host[:port])"
+                    )),
+                }
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        if origins.is_empty() {
+            return Ok(app);
+        }
+        tracing::info!(
+            "CORS: browsers may call this API from {}",
+            self.cors_allowed_origins.join(", ")
+        );
+        let cors = CorsLayer::new()
+            .allow_origin(AllowOrigin::list(origins))
+            .allow_methods([Method::GET, Method::POST])
+            .allow_headers([
+                header::AUTHORIZATION,
+                header::CONTENT_TYPE,
+                header::HeaderName::from_static(crate::extract::IDEMPOTENCY_KEY),
+                header::HeaderName::from_static("x-request-id"),
+                header::HeaderName::from_static("traceparent"),
+            ])
+            .expose_headers([
+                header::LOCATION,
+                header::HeaderName::from_static("x-request-id"),
+            ])
+            .max_age(std::time::Duration::from_secs(600));
+        Ok(app.layer(cors))
+    }
 }

@@ -85,6 +85,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         },
         cli.service.callers.load()?,
     );
+    let app = cli.service.cors.apply(app)?;
     let served =
         nfip_kit::serve::run("notification", cli.listen, app, cli.service.serve.limits()).await;
     worker.stop().await;

@@ -20,5 +20,6 @@ async fn run(cli: Cli) -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?;
     let app = nfip_policy::app(AppState { policies }, cli.service.callers.load()?);
+    let app = cli.service.cors.apply(app)?;
     nfip_kit::serve::run("policy", cli.listen, app, cli.service.serve.limits()).await
 }

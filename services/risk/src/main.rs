@@ -69,6 +69,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 started.elapsed()
             );
             let app = nfip_risk::app(state, cli.service.callers.load()?);
+            let app = cli.service.cors.apply(app)?;
             nfip_kit::serve::run("risk", cli.listen, app, cli.service.serve.limits()).await
         }
     }
