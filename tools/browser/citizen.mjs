@@ -5,28 +5,13 @@
 // client's policy not found), and the retry messages for 429 and 503. axe-core checks each state
 // for serious or critical violations; the keyboard alone drives the first steps. Screenshots go
 // to target/browser/citizen-*.png.
-import { chromium } from "playwright-core";
-import { mkdirSync } from "node:fs";
+import { launch, shots } from "./chromium.mjs";
 import { createRequire } from "node:module";
 
 const require = createRequire(import.meta.url);
 const axe = require.resolve("axe-core/axe.min.js");
 const base = process.env.NFIP_GATEWAY_URL ?? "http://127.0.0.1:8080";
-const shots = new URL("../../target/browser/", import.meta.url).pathname;
-mkdirSync(shots, { recursive: true });
-
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-  args: [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-  ],
-});
+const browser = await launch();
 
 let failed = false;
 function check(condition, message) {

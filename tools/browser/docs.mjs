@@ -5,8 +5,7 @@
 // (NFIP_SERVICE_TOKEN), expecting a 200 with a score; then, from the gateway's page, "Try it
 // out" on one operation of each service against the service itself (another origin, allowed by
 // CORS in development). Run by `just browser-test` on a fresh stack.
-import { chromium } from "playwright-core";
-import { mkdirSync } from "node:fs";
+import { launch, shots } from "./chromium.mjs";
 
 const processes = [
   { name: "gateway", port: 8080 },
@@ -15,21 +14,7 @@ const processes = [
   { name: "billing", port: 8083 },
   { name: "notification", port: 8084 },
 ];
-const shots = new URL("../../target/browser/", import.meta.url).pathname;
-mkdirSync(shots, { recursive: true });
-
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-  args: [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-  ],
-});
+const browser = await launch();
 
 let failed = false;
 function fail(message) {
