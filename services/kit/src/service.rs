@@ -86,6 +86,12 @@ fn declare_standard_problems(openapi: &mut OpenApi) {
     }
 }
 
+/// The 422 of a body that does not fit its schema.
+fn invalid_body() -> Problem {
+    Problem::new(ProblemType::VALIDATION)
+        .detail("a field is missing, has the wrong type or breaks a rule; `errors` points at each")
+}
+
 /// The body's malformed-JSON problem, the example of every 400 an operation with a body declares.
 fn malformed_body() -> Problem {
     Problem::new(ProblemType::MALFORMED_REQUEST)
@@ -120,7 +126,12 @@ fn invalid_parameter(operation: &Operation) -> Option<Problem> {
 
 /// The example of a problem response its handler declared without one: the problem the kit
 /// answers with for that status, worded from the operation.
-fn example_for(status: &str, path: &str, operation: &Operation, description: &str) -> Problem {
+fn example_for(
+    status: &str,
+    path: &str,
+    parameter: Option<&Problem>,
+    description: &str,
+) -> Problem {
     let said = {
         let mut text = description.to_owned();
         if let Some(first) = text.get(..1) {
@@ -129,7 +140,7 @@ fn example_for(status: &str, path: &str, operation: &Operation, description: &st
         text
     };
     match status {
-        "400" => invalid_parameter(operation).unwrap_or_else(malformed_body),
+        "400" => parameter.cloned().unwrap_or_else(malformed_body),
         "404" => {
             // `/api/invoices/{id}/payments` → "no invoice with id …": the collection the id is in.
             let segments: Vec<&str> = path.split('/').collect();
@@ -147,25 +158,23 @@ fn example_for(status: &str, path: &str, operation: &Operation, description: &st
             ))
         }
         "409" => Problem::new(ProblemType::CONFLICT).detail(said),
-        "422" => Problem::new(ProblemType::VALIDATION).detail(
-            "a field is missing, has the wrong type or breaks a rule; `errors` points at each",
-        ),
+        "422" => invalid_body(),
         "503" => Problem::new(ProblemType::UNAVAILABLE).detail("the database does not answer"),
         _ => Problem::new(ProblemType::INTERNAL).detail(said),
     }
 }
 
 fn declare_for(path: &str, operation: &mut Operation) {
+    let has_body = operation.request_body.is_some();
+    let parameter = invalid_parameter(operation);
     {
-        let has_body = operation.request_body.is_some();
-        let parameter = invalid_parameter(operation);
         let responses = &mut operation.responses.responses;
         let mut declare = |status: &str, description: &str, example: Problem| {
             responses
                 .entry(status.to_owned())
                 .or_insert_with(|| problem_response(description, &example));
         };
-        match (has_body, parameter) {
+        match (has_body, parameter.clone()) {
             (true, Some(_)) => declare(
                 "400",
                 "The body is not valid JSON, or a parameter is invalid (`errors` names it)",
@@ -188,12 +197,10 @@ fn declare_for(path: &str, operation: &mut Operation) {
                     .detail("send the body as JSON with `content-type: application/json`"),
             );
             declare(
-                    "422",
-                    "The body does not fit the schema, or a value in it is invalid",
-                    Problem::new(ProblemType::VALIDATION).detail(
-                        "a field is missing, has the wrong type or breaks a rule; `errors` points at each",
-                    ),
-                );
+                "422",
+                "The body does not fit the schema, or a value in it is invalid",
+                invalid_body(),
+            );
         }
         declare(
             "500",
@@ -205,7 +212,6 @@ fn declare_for(path: &str, operation: &mut Operation) {
             },
         );
     }
-    let operation_view = operation.clone();
     for (status, response) in &mut operation.responses.responses {
         let utoipa::openapi::RefOr::T(response) = response else {
             continue;
@@ -215,7 +221,7 @@ fn declare_for(path: &str, operation: &mut Operation) {
             && content.example.is_none()
             && content.examples.is_empty()
         {
-            let example = example_for(status, path, &operation_view, &description);
+            let example = example_for(status, path, parameter.as_ref(), &description);
             content.example = Some(serde_json::to_value(example).expect("a problem serializes"));
         }
     }
