@@ -178,12 +178,21 @@ impl MockBuilder<'_> {
     /// Answers raw bytes with a content type; only with [`off_contract`](Self::off_contract)
     /// does it make sense to send what the spec does not describe.
     pub async fn respond_raw(self, status: u16, content_type: &str, body: &str) {
-        if let Err(violation) = self
-            .mount(status, content_type, body.as_bytes().to_vec())
-            .await
-        {
+        if let Err(violation) = self.try_respond_raw(status, content_type, body).await {
             panic!("a mock contradicts the published spec:\n{violation}");
         }
+    }
+
+    /// Like [`respond_raw`](Self::respond_raw), returning the contradiction instead of
+    /// panicking.
+    pub async fn try_respond_raw(
+        self,
+        status: u16,
+        content_type: &str,
+        body: &str,
+    ) -> Result<(), String> {
+        self.mount(status, content_type, body.as_bytes().to_vec())
+            .await
     }
 
     fn operation(&self) -> Result<crate::spec::Operation<'_>, String> {

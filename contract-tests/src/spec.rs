@@ -14,6 +14,25 @@ pub fn published_dir() -> PathBuf {
         .join("openapi")
 }
 
+/// Headers a request may carry that no operation declares: the ones HTTP clients add on their
+/// own (transport), and tracing. Anything else a consumer sends must be a declared parameter
+/// or a credential of one of the spec's security schemes.
+pub const TRANSPORT_HEADERS: [&str; 13] = [
+    "host",
+    "content-length",
+    "content-type",
+    "accept",
+    "accept-encoding",
+    "accept-language",
+    "connection",
+    "user-agent",
+    "sec-fetch-mode",
+    "transfer-encoding",
+    "traceparent",
+    "tracestate",
+    "x-request-id",
+];
+
 const METHODS: [&str; 8] = [
     "get", "put", "post", "delete", "options", "head", "patch", "trace",
 ];
@@ -23,7 +42,9 @@ pub struct Spec {
     /// The spec's short name, e.g. `billing`.
     pub name: String,
     doc: Value,
-    validators: Mutex<HashMap<String, Arc<jsonschema::Validator>>>,
+    /// Request bodies validated as if every object schema said `additionalProperties: false`.
+    closed: bool,
+    validators: Mutex<HashMap<(String, bool), Arc<jsonschema::Validator>>>,
 }
 
 impl std::fmt::Debug for Spec {
@@ -86,8 +107,31 @@ impl Spec {
         Ok(Spec {
             name: name.to_owned(),
             doc,
+            closed: false,
             validators: Mutex::default(),
         })
+    }
+
+    /// Checks request bodies as if every object schema that lists its properties said
+    /// `additionalProperties: false`: a consumer then cannot send a property the provider would
+    /// silently ignore, even where the spec leaves the schema open.
+    pub fn closing_open_schemas(mut self) -> Spec {
+        self.closed = true;
+        self
+    }
+
+    /// The names under which the spec's security schemes carry credentials in `location`
+    /// (`header`, `query` or `cookie`): `authorization` for HTTP schemes, or an API key's name.
+    pub fn credentials(&self, location: &str) -> impl Iterator<Item = &str> {
+        self.doc["components"]["securitySchemes"]
+            .as_object()
+            .into_iter()
+            .flat_map(|schemes| schemes.values())
+            .filter_map(move |scheme| match scheme["type"].as_str() {
+                Some("http") if location == "header" => Some("authorization"),
+                Some("apiKey") if scheme["in"] == location => scheme["name"].as_str(),
+                _ => None,
+            })
     }
 
     /// The committed `openapi/<name>.json`: what the service published, never its crate.
@@ -223,7 +267,16 @@ impl Spec {
     /// Validates `instance` against the schema at `pointer`; each error as
     /// `"at <instance pointer>: <message>"`.
     pub fn schema_errors(&self, pointer: &str, instance: &Value) -> Vec<String> {
-        let validator = match self.validator(pointer) {
+        self.errors(pointer, instance, false)
+    }
+
+    /// Like [`schema_errors`](Self::schema_errors), for a request body: closed if the spec is.
+    pub fn request_schema_errors(&self, pointer: &str, instance: &Value) -> Vec<String> {
+        self.errors(pointer, instance, self.closed)
+    }
+
+    fn errors(&self, pointer: &str, instance: &Value, closed: bool) -> Vec<String> {
+        let validator = match self.validator(pointer, closed) {
             Ok(validator) => validator,
             Err(error) => return vec![error],
         };
@@ -237,8 +290,9 @@ impl Spec {
             .collect()
     }
 
-    fn validator(&self, pointer: &str) -> Result<Arc<jsonschema::Validator>, String> {
-        if let Some(validator) = self.validators.lock().expect("cache lock").get(pointer) {
+    fn validator(&self, pointer: &str, closed: bool) -> Result<Arc<jsonschema::Validator>, String> {
+        let key = (pointer.to_owned(), closed);
+        if let Some(validator) = self.validators.lock().expect("cache lock").get(&key) {
             return Ok(Arc::clone(validator));
         }
         let schema = self
@@ -247,11 +301,15 @@ impl Spec {
             .ok_or_else(|| format!("{}: no schema at {pointer}", self.name))?;
         // The schema with the spec's components beside it, so `#/components/...` references
         // resolve as they do in the spec.
-        let document = json!({
+        let mut document = json!({
             "$schema": "https://json-schema.org/draft/2020-12/schema",
             "components": self.doc["components"],
             "allOf": [schema],
         });
+        if closed {
+            close(&mut document["components"]["schemas"], false);
+            close(&mut document["allOf"][0], false);
+        }
         let validator = jsonschema::draft202012::options()
             .should_validate_formats(true)
             .build(&document)
@@ -265,9 +323,42 @@ impl Spec {
         self.validators
             .lock()
             .expect("cache lock")
-            .insert(pointer.to_owned(), Arc::clone(&validator));
+            .insert(key, Arc::clone(&validator));
         Ok(validator)
     }
+}
+
+/// Closes every object schema under `value` that lists its properties and says nothing of
+/// others, with `unevaluatedProperties: false` (which, unlike `additionalProperties`, sees the
+/// properties of the `$ref`s and `allOf` beside it). The branches of an `allOf` stay open and
+/// the schema that joins them is closed instead; those of a `oneOf` or `anyOf` are closed.
+fn close(value: &mut Value, branch: bool) {
+    match value {
+        Value::Object(schema) => {
+            let open = !schema.contains_key("additionalProperties")
+                && !schema.contains_key("unevaluatedProperties");
+            let joins = schema.contains_key("properties") || schema.contains_key("allOf");
+            if open && joins && !branch {
+                schema.insert("unevaluatedProperties".into(), Value::Bool(false));
+            }
+            for (key, child) in schema.iter_mut() {
+                close(child, key == "allOf");
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|item| close(item, branch)),
+        _ => {}
+    }
+}
+
+/// The cookies a request sends, as `(name, value)`.
+fn cookies(request: &SeenRequest) -> impl Iterator<Item = (&str, &str)> {
+    request
+        .headers
+        .get("cookie")
+        .into_iter()
+        .flat_map(|header| header.split(';'))
+        .filter_map(|pair| pair.split_once('='))
+        .map(|(name, value)| (name.trim(), value.trim()))
 }
 
 /// JSON-pointer escaping of one reference token.
@@ -363,31 +454,39 @@ impl Operation<'_> {
         }
     }
 
-    /// Checks a request sent to this operation: its credential, path, query and header
-    /// parameters, and body.
+    /// Checks a request sent to this operation: its credential, its parameters, that it sends
+    /// nothing the operation does not declare, and its body.
     pub fn check_request(&self, request: &SeenRequest) -> Vec<String> {
-        let label = self.label();
         let mut errors: Vec<String> = self.check_credential(request).into_iter().collect();
-        let mut declared_query = Vec::new();
+        errors.extend(self.check_parameters(request));
+        errors.extend(self.check_undeclared(request));
+        errors.extend(self.check_body(request));
+        errors
+    }
+
+    /// Every declared path, query, header and cookie parameter: present if required, and valid
+    /// against its schema.
+    fn check_parameters(&self, request: &SeenRequest) -> Vec<String> {
+        let label = self.label();
+        let mut errors = Vec::new();
         for parameter in self.parameters() {
             let name = parameter["name"].as_str().unwrap_or_default();
             let location = parameter["in"].as_str().unwrap_or_default();
-            let required = parameter["required"].as_bool().unwrap_or(false);
             let value = match location {
                 "path" => self.path_params.get(name).cloned(),
-                "query" => {
-                    declared_query.push(name.to_owned());
-                    request
-                        .query
-                        .iter()
-                        .find(|(k, _)| k == name)
-                        .map(|(_, v)| v.clone())
-                }
+                "query" => request
+                    .query
+                    .iter()
+                    .find(|(k, _)| k == name)
+                    .map(|(_, v)| v.clone()),
                 "header" => request.headers.get(&name.to_ascii_lowercase()).cloned(),
+                "cookie" => cookies(request)
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| v.to_owned()),
                 _ => continue,
             };
             let Some(value) = value else {
-                if required {
+                if parameter["required"].as_bool().unwrap_or(false) {
                     errors.push(format!(
                         "{label}: the required {location} parameter {name} is missing"
                     ));
@@ -403,59 +502,98 @@ impl Operation<'_> {
                 ));
             }
         }
+        errors
+    }
+
+    /// What the request carries that the operation does not declare: query parameters,
+    /// cookies, and headers other than [`TRANSPORT_HEADERS`] and the credentials the spec's
+    /// security schemes name. A provider that renamed such a parameter would ignore it.
+    fn check_undeclared(&self, request: &SeenRequest) -> Vec<String> {
+        let label = self.label();
+        let declared = |location: &str, name: &str| {
+            self.parameters().iter().any(|p| {
+                p["in"] == location
+                    && p["name"]
+                        .as_str()
+                        .is_some_and(|n| n.eq_ignore_ascii_case(name))
+            }) || self
+                .spec
+                .credentials(location)
+                .any(|c| c.eq_ignore_ascii_case(name))
+        };
+        let mut errors = Vec::new();
         for (name, _) in &request.query {
-            if !declared_query.contains(name) {
+            if !declared("query", name) {
                 errors.push(format!(
                     "{label}: the query parameter {name} is not declared"
                 ));
             }
         }
-        let body = request.body.as_deref().filter(|b| !b.is_empty());
-        let request_body = self.spec.resolve(&self.object()["requestBody"]);
-        match (request_body.is_null(), body) {
-            (true, Some(_)) => errors.push(format!(
-                "{label}: sends a body, but the operation takes none"
-            )),
-            (true, None) => {}
-            (false, None) => {
-                if request_body["required"].as_bool().unwrap_or(false) {
-                    errors.push(format!("{label}: the required request body is missing"));
-                }
+        for name in request.headers.keys() {
+            if name != "cookie"
+                && !TRANSPORT_HEADERS.contains(&name.as_str())
+                && !declared("header", name)
+            {
+                errors.push(format!("{label}: the header {name} is not declared"));
             }
-            (false, Some(body)) => {
-                let media = media_type(
-                    request
-                        .headers
-                        .get("content-type")
-                        .map_or("", String::as_str),
-                );
-                let declared: Vec<String> = request_body["content"]
-                    .as_object()
-                    .map(|c| c.keys().cloned().collect())
-                    .unwrap_or_default();
-                if !declared.contains(&media) {
-                    errors.push(format!(
-                        "{label}: request content type {media:?} is not declared (declared: {})",
-                        declared.join(", ")
-                    ));
-                } else {
-                    match serde_json::from_str::<Value>(body) {
-                        Err(e) => errors.push(format!("{label}: request body is not JSON: {e}")),
-                        Ok(instance) => {
-                            let pointer = format!(
-                                "{}/requestBody/content/{}/schema",
-                                self.request_body_base(),
-                                escape(&media)
-                            );
-                            for error in self.spec.schema_errors(&pointer, &instance) {
-                                errors.push(format!("{label}: request body {error}"));
-                            }
-                        }
-                    }
-                }
+        }
+        for (name, _) in cookies(request) {
+            if !declared("cookie", name) {
+                errors.push(format!("{label}: the cookie {name} is not declared"));
             }
         }
         errors
+    }
+
+    /// The body: present if required, of a declared media type, valid against its schema
+    /// (closed, if the spec was loaded [`closing_open_schemas`](Spec::closing_open_schemas)).
+    fn check_body(&self, request: &SeenRequest) -> Vec<String> {
+        let label = self.label();
+        let body = request.body.as_deref().filter(|b| !b.is_empty());
+        let request_body = self.spec.resolve(&self.object()["requestBody"]);
+        let body = match (request_body.is_null(), body) {
+            (true, None) => return Vec::new(),
+            (true, Some(_)) => {
+                return vec![format!(
+                    "{label}: sends a body, but the operation takes none"
+                )];
+            }
+            (false, None) if request_body["required"].as_bool().unwrap_or(false) => {
+                return vec![format!("{label}: the required request body is missing")];
+            }
+            (false, None) => return Vec::new(),
+            (false, Some(body)) => body,
+        };
+        let media = media_type(
+            request
+                .headers
+                .get("content-type")
+                .map_or("", String::as_str),
+        );
+        let declared: Vec<String> = request_body["content"]
+            .as_object()
+            .map(|c| c.keys().cloned().collect())
+            .unwrap_or_default();
+        if !declared.contains(&media) {
+            return vec![format!(
+                "{label}: request content type {media:?} is not declared (declared: {})",
+                declared.join(", ")
+            )];
+        }
+        let instance = match serde_json::from_str::<Value>(body) {
+            Ok(instance) => instance,
+            Err(e) => return vec![format!("{label}: request body is not JSON: {e}")],
+        };
+        let pointer = format!(
+            "{}/requestBody/content/{}/schema",
+            self.request_body_base(),
+            escape(&media)
+        );
+        self.spec
+            .request_schema_errors(&pointer, &instance)
+            .into_iter()
+            .map(|error| format!("{label}: request body {error}"))
+            .collect()
     }
 
     /// The operation's security requirements (its own, or the document's): the request must
@@ -473,22 +611,25 @@ impl Operation<'_> {
         let presents = |name: &str| {
             let scheme = &schemes[name];
             match (scheme["type"].as_str(), scheme["in"].as_str()) {
-                (Some("http"), _)
-                    if scheme["scheme"]
-                        .as_str()
-                        .is_some_and(|s| s.eq_ignore_ascii_case("bearer")) =>
-                {
+                (Some("http"), _) => {
+                    let wanted = scheme["scheme"].as_str().unwrap_or_default();
                     request
                         .headers
                         .get("authorization")
                         .and_then(|value| value.split_once(' '))
                         .is_some_and(|(kind, token)| {
-                            kind.eq_ignore_ascii_case("bearer") && !token.trim().is_empty()
+                            kind.eq_ignore_ascii_case(wanted) && !token.trim().is_empty()
                         })
                 }
                 (Some("apiKey"), Some("header")) => scheme["name"].as_str().is_some_and(|header| {
                     request.headers.contains_key(&header.to_ascii_lowercase())
                 }),
+                (Some("apiKey"), Some("query")) => scheme["name"]
+                    .as_str()
+                    .is_some_and(|key| request.query.iter().any(|(k, _)| k == key)),
+                (Some("apiKey"), Some("cookie")) => scheme["name"]
+                    .as_str()
+                    .is_some_and(|key| cookies(request).any(|(k, _)| k == key)),
                 _ => false,
             }
         };

@@ -3,10 +3,10 @@
 //! recorded interactions replayed against the real services.
 
 mod billing;
-mod examples;
 mod harness;
 mod helpers;
 mod notification;
 mod policy;
 mod providers;
 mod risk;
+mod specs;
