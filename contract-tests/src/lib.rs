@@ -25,6 +25,8 @@ pub mod normalize;
 pub mod provider;
 pub mod replay;
 pub mod spec;
+pub mod states;
+pub mod verify;
 
 use std::sync::{Arc, Mutex};
 

@@ -25,6 +25,9 @@ pub fn exchange(answered: &Answered, exchanges: &[Exchange]) -> Value {
             if let Some(reason) = &exchange.off_contract {
                 call["off_contract"] = Value::String(reason.clone());
             }
+            if let Some(state) = &exchange.given {
+                call["given"] = Value::String(state.clone());
+            }
             call
         })
         .collect();

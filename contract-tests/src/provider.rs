@@ -27,6 +27,9 @@ pub struct Exchange {
     /// Set when the mock breaks the spec on purpose, saying why.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub off_contract: Option<String>,
+    /// The provider state the answer assumes (see [`crate::states`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub given: Option<String>,
 }
 
 /// The exchanges of one test, across its providers, in the order they happened.
@@ -68,6 +71,7 @@ impl MockProvider {
             path: None,
             delay: None,
             off_contract: None,
+            given: None,
             times: None,
         }
     }
@@ -121,10 +125,18 @@ pub struct MockBuilder<'a> {
     path: Option<String>,
     delay: Option<Duration>,
     off_contract: Option<String>,
+    given: Option<String>,
     times: Option<u64>,
 }
 
 impl MockBuilder<'_> {
+    /// The provider state this answer assumes, e.g. [`states::PAID_INVOICE`](crate::states):
+    /// the verifier sets it up before replaying the interaction against a real provider.
+    pub fn given(mut self, state: &str) -> Self {
+        self.given = Some(state.to_owned());
+        self
+    }
+
     /// Only for this concrete path (it wins over a mock for the whole operation).
     pub fn path(mut self, path: &str) -> Self {
         self.path = Some(path.to_owned());
@@ -232,6 +244,7 @@ impl MockBuilder<'_> {
             body,
             delay: self.delay,
             off_contract: self.off_contract.clone(),
+            given: self.given.clone(),
             log: Arc::clone(&self.provider.log),
         };
         let mock = Mock::given(method(operation.method.as_str()));
@@ -308,6 +321,7 @@ struct Recorder {
     body: Vec<u8>,
     delay: Option<Duration>,
     off_contract: Option<String>,
+    given: Option<String>,
     log: Log,
 }
 
@@ -322,6 +336,7 @@ impl Respond for Recorder {
             status: self.status,
             response,
             off_contract: self.off_contract.clone(),
+            given: self.given.clone(),
         });
         let mut template = ResponseTemplate::new(self.status);
         if !self.body.is_empty() {

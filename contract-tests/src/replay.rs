@@ -1,6 +1,5 @@
-//! Provider verification: the interactions recorded in the consumer's snapshots, played
-//! against the real provider, must get answers that keep to the spec and have the recorded
-//! shape — so a mock cannot drift from what the provider really does.
+//! The interactions recorded in the consumer's snapshots, read back for provider verification
+//! ([`crate::verify`]), and how a real answer's shape is compared with the recorded one.
 
 use std::path::Path;
 
@@ -76,11 +75,13 @@ pub fn recorded(dir: &Path, provider: &str) -> Vec<Interaction> {
                 status: call["response"]["status"].as_u64().unwrap_or_default() as u16,
                 response: call["response"]["body"].clone(),
                 off_contract: None,
+                given: call["given"].as_str().map(str::to_owned),
             };
             let duplicate = interactions.iter().any(|known| {
                 known.exchange.operation == exchange.operation
                     && known.exchange.status == exchange.status
                     && known.exchange.request == exchange.request
+                    && known.exchange.given == exchange.given
             });
             if !duplicate {
                 interactions.push(Interaction {

@@ -1,6 +1,6 @@
 //! The gateway against the billing service's published spec.
 
-use nfip_contract_tests::{assert_contract, problem};
+use nfip_contract_tests::{assert_contract, problem, states};
 use serde_json::json;
 
 use crate::helpers::{
@@ -20,6 +20,7 @@ async fn a_refused_invoice_is_passed_through_and_the_policy_cancelled() {
         .providers
         .billing
         .on("create_invoice")
+        .given(states::INVOICE_KEY_USED)
         .respond(422, refused)
         .await;
     happy_purchase(&consumer.providers, &["create_invoice"]).await;
@@ -67,6 +68,7 @@ async fn reading_an_invoice_passes_it_or_its_404_through() {
     billing
         .on("get_invoice")
         .path(&format!("/api/invoices/{INVOICE_ID}"))
+        .given(states::OPEN_INVOICE)
         .respond(200, invoice("open"))
         .await;
     let missing = problem(
@@ -95,16 +97,26 @@ async fn reading_an_invoice_passes_it_or_its_404_through() {
     consumer.stop().await;
 }
 
-/// Pays through the gateway with `card`, the provider answering `status` with `body`.
-async fn pay(name: &str, invoice_id: &str, card: &str, status: u16, body: serde_json::Value) {
+/// Pays through the gateway with `card`, the provider answering `status` with `body` in the
+/// state `given`.
+async fn pay(name: &str, given: Option<&str>, card: &str, status: u16, body: serde_json::Value) {
     let consumer = Consumer::start().await;
-    consumer
+    let invoice_id = if given.is_some() {
+        INVOICE_ID
+    } else {
+        UNKNOWN_ID
+    };
+    let mock = consumer
         .providers
         .billing
         .on("pay_invoice")
-        .path(&format!("/api/invoices/{invoice_id}/payments"))
-        .respond(status, body)
-        .await;
+        .path(&format!("/api/invoices/{invoice_id}/payments"));
+    match given {
+        Some(state) => mock.given(state),
+        None => mock,
+    }
+    .respond(status, body)
+    .await;
     let answered = consumer
         .send(
             "POST",
@@ -122,7 +134,7 @@ async fn pay(name: &str, invoice_id: &str, card: &str, status: u16, body: serde_
 async fn a_payment_is_passed_through() {
     pay(
         "pay_approved",
-        INVOICE_ID,
+        Some(states::OPEN_INVOICE),
         "4242424242424242",
         201,
         payment(),
@@ -140,7 +152,7 @@ async fn a_declined_card_is_a_402() {
     );
     pay(
         "pay_declined",
-        INVOICE_ID,
+        Some(states::OPEN_INVOICE),
         "4000000000000002",
         402,
         declined,
@@ -158,7 +170,7 @@ async fn paying_an_unknown_invoice_is_a_404() {
     );
     pay(
         "pay_unknown_invoice",
-        UNKNOWN_ID,
+        None,
         "4242424242424242",
         404,
         missing,
@@ -176,7 +188,7 @@ async fn paying_a_paid_invoice_is_a_409() {
     );
     pay(
         "pay_paid_invoice",
-        INVOICE_ID,
+        Some(states::PAID_INVOICE),
         "4242424242424242",
         409,
         paid,
@@ -193,7 +205,7 @@ async fn an_invalid_card_is_a_422() {
     });
     pay(
         "pay_invalid_card",
-        INVOICE_ID,
+        Some(states::OPEN_INVOICE),
         "4242424242424241",
         422,
         invalid,

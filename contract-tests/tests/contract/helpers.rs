@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use nfip_contract_tests::{Answered, Providers, SeenRequest, problem};
+use nfip_contract_tests::{Answered, Providers, SeenRequest, problem, states};
 use nfip_gateway::clients::RateLimit;
 use nfip_gateway::upstream::CallPolicy;
 use nfip_gateway::{Endpoint, Endpoints, Gateway, Settings};
@@ -263,6 +263,7 @@ pub async fn happy_purchase(providers: &Providers, except: &[&str]) {
         providers
             .risk
             .on("get_risk")
+            .given(states::RATED_33139)
             .respond(200, risk("33139"))
             .await;
     }
@@ -295,11 +296,13 @@ pub async fn compensation_answers(providers: &Providers) {
     providers
         .policy
         .on("cancel_policy")
+        .given(states::POLICY_EXISTS)
         .respond(200, policy("cancelled"))
         .await;
     providers
         .billing
         .on("void_invoice")
+        .given(states::OPEN_INVOICE)
         .respond(200, invoice("void"))
         .await;
 }

@@ -1,6 +1,6 @@
 //! The gateway against the policy service's published spec.
 
-use nfip_contract_tests::{assert_contract, problem};
+use nfip_contract_tests::{assert_contract, problem, states};
 use serde_json::json;
 
 use crate::helpers::{
@@ -20,6 +20,7 @@ async fn a_refused_policy_is_passed_through_and_nothing_else_is_created() {
         .providers
         .policy
         .on("create_policy")
+        .given(states::POLICY_KEY_USED)
         .respond(422, refused)
         .await;
     happy_purchase(&consumer.providers, &["create_policy"]).await;
@@ -100,6 +101,7 @@ async fn reading_a_policy_passes_it_or_its_404_through() {
         .policy
         .on("get_policy")
         .path(&format!("/api/policies/{POLICY_ID}"))
+        .given(states::POLICY_EXISTS)
         .respond(200, policy("active"))
         .await;
     let missing = problem(

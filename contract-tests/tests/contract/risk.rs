@@ -1,6 +1,6 @@
 //! The gateway against the risk service's published spec.
 
-use nfip_contract_tests::{assert_contract, problem};
+use nfip_contract_tests::{assert_contract, problem, states};
 
 use crate::helpers::{Consumer, HOP_TIMEOUT, happy_purchase, internal_error, order, risk};
 
@@ -66,6 +66,7 @@ async fn a_slow_risk_service_is_a_504_after_a_retry() {
         .risk
         .on("get_risk")
         .delay(HOP_TIMEOUT * 2)
+        .given(states::RATED_33139)
         .respond(200, risk("33139"))
         .await;
     let answered = consumer.purchase(order(), None).await;
@@ -104,6 +105,7 @@ async fn the_public_risk_lookup_passes_the_assessment_and_a_404_through() {
         .risk
         .on("get_risk")
         .path("/api/risk/33139")
+        .given(states::RATED_33139)
         .respond(200, risk("33139"))
         .await;
     let unknown = problem(
