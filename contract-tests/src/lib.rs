@@ -7,20 +7,24 @@
 //!    against the spec when it is set up: a mock that lies about its provider fails the test at
 //!    once, naming the operation, the status and the JSON pointer.
 //! 3. After the consumer ran, [`Providers::verify`] validates every request it sent: an
-//!    operation exists for method and path, parameters and required headers are valid, the body
-//!    is valid against the request schema.
+//!    operation exists for method and path, its credential, parameters and body are valid, and
+//!    it sends no header, query parameter or cookie the operation does not declare.
 //! 4. The exchange — what the consumer sent each provider, what it was answered, and what the
 //!    consumer answered its caller — is returned normalised (ids, times, request ids redacted)
 //!    for an insta snapshot; [`assert_contract!`] does both.
 //! 5. Each verified exchange is recorded for the coverage report (`contract-coverage`).
-//! 6. The snapshots are the recorded interactions that [`replay`] plays against the real
-//!    providers, so mocks cannot drift from reality.
+//! 6. The snapshots are the recorded interactions, each naming the provider state it assumes
+//!    ([`states`]); [`verify`] replays them over HTTP against a real provider in any language,
+//!    so mocks cannot drift from reality.
+//! 7. [`mock_server`] serves a provider from its spec for a consumer in any language, checking
+//!    every request it receives as strictly.
 //!
 //! Any consumer of these specs can use it: start a [`Providers`], point the consumer at the
 //! providers' URIs, set up answers with `provider.on(operation_id)`, run the consumer, then
 //! `assert_contract!`.
 
 pub mod coverage;
+pub mod mock_server;
 pub mod normalize;
 pub mod provider;
 pub mod replay;

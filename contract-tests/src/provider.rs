@@ -288,7 +288,7 @@ fn template_regex(template: &str) -> String {
     regex
 }
 
-fn seen(request: &wiremock::Request) -> SeenRequest {
+pub(crate) fn seen(request: &wiremock::Request) -> SeenRequest {
     let headers: BTreeMap<String, String> = request
         .headers
         .iter()

@@ -410,6 +410,22 @@ impl Operation<'_> {
             .unwrap_or_default())
     }
 
+    /// The example the spec gives for a response status: its media type's `example`, the first
+    /// of its `examples`, or its schema's `example`.
+    pub fn response_example(&self, status: u16) -> Option<Value> {
+        let response = self
+            .spec
+            .resolve(self.object()["responses"].get(status.to_string())?);
+        let (_, media) = response["content"].as_object()?.iter().next()?;
+        if let Some(example) = media.get("example") {
+            return Some(example.clone());
+        }
+        if let Some((_, first)) = media["examples"].as_object().and_then(|e| e.iter().next()) {
+            return self.spec.resolve(first).get("value").cloned();
+        }
+        self.spec.resolve(&media["schema"]).get("example").cloned()
+    }
+
     /// Checks a response the provider would give: the status is declared, the media type is
     /// declared for it, and the body is valid against its schema.
     pub fn check_response(&self, status: u16, content_type: &str, body: &[u8]) -> Vec<String> {

@@ -5,8 +5,10 @@
 mod billing;
 mod harness;
 mod helpers;
+mod mock_server;
 mod notification;
 mod policy;
 mod providers;
 mod risk;
 mod specs;
+mod verifier;
