@@ -95,6 +95,12 @@ pub struct Cli {
     #[arg(long, env = "FOLLOWUP_RETRY_MS", default_value_t = 1_000)]
     pub followup_retry_ms: u64,
 
+    /// Days a finished purchase stays in the journal: a retry with its Idempotency-Key within
+    /// them answers the same receipt; after them the key buys afresh. What a client bought stays
+    /// its own either way.
+    #[arg(long, env = "JOURNAL_RETENTION_DAYS", default_value_t = 30)]
+    pub journal_retention_days: u32,
+
     /// The citizen's page to serve at `/`: the folder `just web` builds (web/dist). Unset: no page.
     #[arg(long, env = "WEB_DIR")]
     pub web_dir: Option<std::path::PathBuf>,

@@ -26,6 +26,9 @@ const LEASE: Duration = Duration::from_secs(60);
 const IDLE_CHECK: Duration = Duration::from_secs(5);
 /// The longest wait between two tries of a confirmation.
 const NOTIFY_CAP: Duration = Duration::from_secs(300);
+/// How often the worker forgets purchases older than the retention, and how many at a time.
+const PRUNE_EVERY: Duration = Duration::from_secs(600);
+const PRUNE_BATCH: u32 = 1_000;
 
 pub struct Followups {
     stop: watch::Sender<bool>,
@@ -50,29 +53,16 @@ impl Followups {
 async fn run(state: AppState, mut stopped: watch::Receiver<bool>) {
     let wake: Arc<Notify> = Arc::clone(&state.followups);
     let mut failing = Backoff::for_workers();
+    let mut next_prune = tokio::time::Instant::now();
     while !*stopped.borrow() {
-        let now = db::now();
-        let abandoned = state.journal.claim_abandoned(now, now + LEASE, BATCH).await;
-        let notifications = state
-            .journal
-            .claim_notifications(now, now + LEASE, BATCH)
-            .await;
-        let (abandoned, notifications) = match (abandoned, notifications) {
-            (Ok(a), Ok(n)) => (a, n),
-            (Err(error), _) | (_, Err(error)) => {
-                // Claiming writes: a full disk lands here. One line per step of the backoff.
-                let pause = failing.failed();
-                tracing::warn!(%error, "cannot claim follow-ups in the purchase journal; trying again in {pause:?}");
-                tokio::select! {
-                    () = tokio::time::sleep(pause) => {}
-                    _ = stopped.changed() => {}
-                }
-                continue;
-            }
-        };
-        if failing.succeeded() {
-            tracing::info!("the purchase journal takes follow-ups again");
+        if tokio::time::Instant::now() >= next_prune {
+            prune(&state).await;
+            next_prune = tokio::time::Instant::now() + PRUNE_EVERY;
         }
+        let Some((abandoned, notifications)) = claim(&state, &mut failing, &mut stopped).await
+        else {
+            continue;
+        };
         for purchase in &abandoned {
             within(
                 &purchase.request_id,
@@ -107,6 +97,67 @@ async fn run(state: AppState, mut stopped: watch::Receiver<bool>) {
             () = tokio::time::sleep(wait.max(Duration::from_millis(5))) => {}
             _ = stopped.changed() => {}
         }
+    }
+}
+
+/// Takes the purchases to undo and the confirmations to send that are due. When the journal
+/// cannot be written (claiming writes: a full disk lands here), waits out a step of the
+/// backoff, logging one line, and returns `None`.
+async fn claim(
+    state: &AppState,
+    failing: &mut Backoff,
+    stopped: &mut watch::Receiver<bool>,
+) -> Option<(Vec<Abandoned>, Vec<PendingNotification>)> {
+    let now = db::now();
+    let abandoned = state.journal.claim_abandoned(now, now + LEASE, BATCH).await;
+    let notifications = state
+        .journal
+        .claim_notifications(now, now + LEASE, BATCH)
+        .await;
+    match (abandoned, notifications) {
+        (Ok(abandoned), Ok(notifications)) => {
+            if failing.succeeded() {
+                tracing::info!("the purchase journal takes follow-ups again");
+            }
+            Some((abandoned, notifications))
+        }
+        (Err(error), _) | (_, Err(error)) => {
+            let pause = failing.failed();
+            tracing::warn!(%error, "cannot claim follow-ups in the purchase journal; trying again in {pause:?}");
+            tokio::select! {
+                () = tokio::time::sleep(pause) => {}
+                _ = stopped.changed() => {}
+            }
+            None
+        }
+    }
+}
+
+/// Forgets the purchases finished longer ago than the retention, a batch at a time.
+async fn prune(state: &AppState) {
+    let before = db::now() - state.settings.journal_retention;
+    let mut removed = 0;
+    loop {
+        match state.journal.prune(before, PRUNE_BATCH).await {
+            Ok(n) => {
+                removed += n;
+                if n < u64::from(PRUNE_BATCH) {
+                    break;
+                }
+                tokio::task::yield_now().await;
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot prune the purchase journal now");
+                break;
+            }
+        }
+    }
+    if removed > 0 {
+        tracing::info!(
+            removed,
+            "forgot purchases finished more than {} days ago",
+            state.settings.journal_retention.as_secs() / 86_400
+        );
     }
 }
 

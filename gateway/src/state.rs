@@ -46,6 +46,9 @@ pub struct Endpoints {
     pub notification: Endpoint,
 }
 
+/// How long finished purchases stay in the journal unless `JOURNAL_RETENTION_DAYS` says.
+pub const JOURNAL_RETENTION_DEFAULT: Duration = Duration::from_secs(30 * 86_400);
+
 /// Everything the gateway needs to start.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -62,6 +65,8 @@ pub struct Settings {
     pub deadline: Duration,
     /// First delay before the follow-up worker tries again.
     pub followup_retry: Duration,
+    /// How long a finished purchase stays in the journal (its Idempotency-Key honoured).
+    pub journal_retention: Duration,
     /// The citizen's page, served at `/` when there is one.
     pub web: Option<Arc<crate::web::Site>>,
 }
@@ -79,6 +84,7 @@ impl Settings {
             rate_limit: RateLimit::DEFAULT,
             deadline: Duration::from_millis(8_000),
             followup_retry: Duration::from_millis(1_000),
+            journal_retention: JOURNAL_RETENTION_DEFAULT,
             web: None,
         }
     }
@@ -122,6 +128,10 @@ impl Settings {
             },
             deadline: Duration::from_millis(cli.request_deadline_ms),
             followup_retry: Duration::from_millis(cli.followup_retry_ms),
+            journal_retention: Duration::from_secs(
+                u64::from(positive("JOURNAL_RETENTION_DAYS", cli.journal_retention_days)?.get())
+                    * 86_400,
+            ),
             web,
         })
     }

@@ -1,5 +1,5 @@
-//! The purchase journal on both backends: who holds a purchase, what a retry gets, and what a
-//! client owns.
+//! The purchase journal on both backends: who holds a purchase, what a retry gets, what a
+//! client owns, and what is forgotten after the retention.
 
 use std::time::Duration;
 
@@ -92,6 +92,26 @@ nfip_kit::backend_tests! {
         assert!(!journal.owns("a", Resource::Policy, Uuid::now_v7()).await.unwrap());
     }
 
+    async fn old_purchases_are_forgotten_but_what_they_sold_stays_the_clients(db) {
+        let journal = Journal::connect(&db.url).await.unwrap();
+        let (policy, invoice) = (Uuid::now_v7(), Uuid::now_v7());
+        claim(&journal, "a", "order", "policy-1", soon()).await;
+        let sold = Outcome { answer: &answer(), sold: Some((policy, invoice)) };
+        assert!(journal.finish(&key("a", "k"), 1, sold, None).await.unwrap());
+        claim(&journal, "b", "order", "policy-2", soon()).await;
+        // Nothing finished before an hour ago: nothing to forget.
+        let hour = Duration::from_secs(3_600);
+        assert_eq!(journal.prune(db::now() - hour, 10).await.unwrap(), 0);
+        assert!(matches!(journal.lookup(&key("a", "k"), "order", db::now()).await.unwrap(), Lookup::Done(_)));
+        // Past the retention, the finished purchase is forgotten; the running one stays.
+        assert_eq!(journal.prune(db::now() + hour, 10).await.unwrap(), 1);
+        assert_eq!(journal.lookup(&key("a", "k"), "order", db::now()).await.unwrap(), Lookup::New,
+                   "a retry with the key buys afresh");
+        assert_eq!(journal.lookup(&key("b", "k"), "order", db::now()).await.unwrap(), Lookup::Busy);
+        assert!(journal.owns("a", Resource::Policy, policy).await.unwrap(), "still a's policy");
+        assert!(journal.owns("a", Resource::Invoice, invoice).await.unwrap(), "still a's invoice");
+    }
+
     async fn a_retry_resumes_an_abandoned_run_with_its_own_policy_request(db) {
         let journal = Journal::connect(&db.url).await.unwrap();
         claim(&journal, "a", "order", "policy-as-first-priced", past()).await;
@@ -155,6 +175,30 @@ nfip_kit::backend_tests! {
         journal.notification_sent(&k, &sent).await.unwrap();
         assert_eq!(journal.lookup(&k, "order", db::now()).await.unwrap(), Lookup::Done(sent));
         assert!(journal.claim_notifications(soon() + Duration::from_secs(1), soon(), 10).await.unwrap().is_empty(), "sent");
+    }
+
+    async fn what_clients_bought_before_ownership_had_its_own_table_is_still_theirs(db) {
+        use nfip_gateway::journal::MIGRATIONS;
+        let before = nfip_kit::Db::connect(&db.url, &MIGRATIONS[..2]).await.unwrap();
+        let (policy, invoice) = (Uuid::now_v7(), Uuid::now_v7());
+        sqlx::query(
+            "INSERT INTO purchase_journal (client, purchase_key, fingerprint, order_json, state, \
+             attempt, lease_until, policy_request, notify_attempts, request_id, traceparent, \
+             created_at, updated_at, policy_id, invoice_id) \
+             VALUES ('a', 'k', 'f', '{}', 'done', 1, $1, '{}', 0, 'req', '', $1, $1, $2, $3)",
+        )
+        .bind(db::timestamp(past()))
+        .bind(policy.to_string())
+        .bind(invoice.to_string())
+        .execute(before.pool())
+        .await
+        .unwrap();
+        before.close().await;
+
+        let journal = Journal::connect(&db.url).await.unwrap();
+        assert!(journal.owns("a", Resource::Policy, policy).await.unwrap());
+        assert!(journal.owns("a", Resource::Invoice, invoice).await.unwrap());
+        assert!(!journal.owns("b", Resource::Policy, policy).await.unwrap());
     }
 
     async fn purchases_in_flight_before_clients_were_told_apart_are_still_undone_with_their_keys(db) {

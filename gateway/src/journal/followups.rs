@@ -1,0 +1,321 @@
+//! The follow-up worker's side of the journal: undoing abandoned purchases, delivering late
+//! confirmations, and forgetting purchases older than the retention. Each of its queries reads
+//! one index range, whatever the journal's size.
+
+use nfip_kit::db;
+use sqlx::Row;
+use time::OffsetDateTime;
+
+use super::{
+    CONFIRMABLE, Journal, PurchaseKey, PurchaseState, ROW, StoredAnswer, purchase_of,
+    upstream_key_of,
+};
+
+/// A purchase the follow-up worker took over to undo.
+#[derive(Debug, Clone)]
+pub struct Abandoned {
+    pub purchase: PurchaseKey,
+    pub upstream_key: String,
+    pub attempt: i64,
+    pub order: String,
+    pub policy_request: String,
+    pub request_id: String,
+    pub traceparent: String,
+}
+
+/// A notification the follow-up worker took over to send.
+#[derive(Debug, Clone)]
+pub struct PendingNotification {
+    pub purchase: PurchaseKey,
+    pub upstream_key: String,
+    pub attempt: i64,
+    pub request: String,
+    pub attempts: i64,
+    pub request_id: String,
+    pub traceparent: String,
+}
+
+impl Journal {
+    /// The run failed after it may have created something: hand it to the follow-up worker
+    /// to undo now. `last_word` is the final answer for retries, when the failure was a
+    /// refusal; without it, a retry after the undoing runs a new attempt.
+    /// Does nothing when this run no longer holds the purchase: whoever took it over undoes it.
+    pub async fn abandon(
+        &self,
+        purchase: &PurchaseKey,
+        attempt: i64,
+        last_word: Option<&StoredAnswer>,
+    ) -> Result<(), sqlx::Error> {
+        let now = db::timestamp(db::now());
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE purchase_journal SET state = 'compensating', lease_until = $3, \
+             updated_at = $3, status_code = $4, response = $5 \
+             WHERE {ROW} AND state = 'running' AND attempt = $6"
+        )))
+        .bind(&purchase.client)
+        .bind(&purchase.key)
+        .bind(now)
+        .bind(last_word.map(|answer| i64::from(answer.status)))
+        .bind(last_word.map(|answer| answer.body.as_str()))
+        .bind(attempt)
+        .execute(self.db.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// The undoing is done: the purchase is over (with its last word), or open to a new attempt.
+    pub async fn compensated(&self, purchase: &PurchaseKey) -> Result<(), sqlx::Error> {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE purchase_journal SET \
+               state = CASE WHEN response IS NULL THEN 'retry' ELSE 'done' END, \
+               attempt = attempt + 1, updated_at = $3 \
+             WHERE {ROW} AND state = 'compensating'"
+        )))
+        .bind(&purchase.client)
+        .bind(&purchase.key)
+        .bind(db::timestamp(db::now()))
+        .execute(self.db.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Takes up to `limit` abandoned purchases (running or compensating, lease over) to undo,
+    /// holding them until `lease_until`.
+    pub async fn claim_abandoned(
+        &self,
+        now: OffsetDateTime,
+        lease_until: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<Abandoned>, sqlx::Error> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(claim_abandoned_sql()))
+            .bind(db::timestamp(now))
+            .bind(db::timestamp(lease_until))
+            .bind(i64::from(limit))
+            .fetch_all(self.db.pool())
+            .await?;
+        rows.iter()
+            .map(|row| {
+                let purchase = purchase_of(row)?;
+                Ok(Abandoned {
+                    upstream_key: upstream_key_of(row, &purchase)?,
+                    purchase,
+                    attempt: row.try_get("attempt")?,
+                    order: row.try_get("order_json")?,
+                    policy_request: row.try_get("policy_request")?,
+                    request_id: row.try_get("request_id")?,
+                    traceparent: row.try_get("traceparent")?,
+                })
+            })
+            .collect()
+    }
+
+    /// An undoing the worker could not finish: try again at `retry_at`.
+    pub async fn postpone(
+        &self,
+        purchase: &PurchaseKey,
+        retry_at: OffsetDateTime,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE purchase_journal SET lease_until = $3, updated_at = $4 \
+             WHERE {ROW} AND state = 'compensating'"
+        )))
+        .bind(&purchase.client)
+        .bind(&purchase.key)
+        .bind(db::timestamp(retry_at))
+        .bind(db::timestamp(db::now()))
+        .execute(self.db.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Takes up to `limit` notifications due for another try, holding them until `lease_until`.
+    pub async fn claim_notifications(
+        &self,
+        now: OffsetDateTime,
+        lease_until: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<PendingNotification>, sqlx::Error> {
+        let rows = sqlx::query(CLAIM_NOTIFICATIONS)
+            .bind(db::timestamp(now))
+            .bind(db::timestamp(lease_until))
+            .bind(i64::from(limit))
+            .fetch_all(self.db.pool())
+            .await?;
+        rows.iter()
+            .map(|row| {
+                let purchase = purchase_of(row)?;
+                Ok(PendingNotification {
+                    upstream_key: upstream_key_of(row, &purchase)?,
+                    purchase,
+                    attempt: row.try_get("attempt")?,
+                    request: row.try_get("notify_request")?,
+                    attempts: row.try_get("notify_attempts")?,
+                    request_id: row.try_get("request_id")?,
+                    traceparent: row.try_get("traceparent")?,
+                })
+            })
+            .collect()
+    }
+
+    /// A pending notification was sent (`retry_at` None) or failed again. Either way the
+    /// purchase's answer stands as recorded.
+    pub async fn notification_tried(
+        &self,
+        purchase: &PurchaseKey,
+        retry_at: Option<OffsetDateTime>,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE purchase_journal SET state = 'done', \
+               notify_request = CASE WHEN $4 IS NULL THEN NULL ELSE notify_request END, \
+               notify_next_at = $4, notify_attempts = notify_attempts + 1, updated_at = $3 \
+             WHERE {ROW} AND state IN ({CONFIRMABLE}) AND notify_request IS NOT NULL"
+        )))
+        .bind(&purchase.client)
+        .bind(&purchase.key)
+        .bind(db::timestamp(db::now()))
+        .bind(retry_at.map(db::timestamp))
+        .execute(self.db.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// The purchase's own request sent its notification: nothing is pending, and retries are
+    /// answered `answer`, which says so.
+    pub async fn notification_sent(
+        &self,
+        purchase: &PurchaseKey,
+        answer: &StoredAnswer,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE purchase_journal SET state = 'done', notify_request = NULL, \
+               notify_next_at = NULL, notify_attempts = notify_attempts + 1, status_code = $3, \
+               response = $4, updated_at = $5 \
+             WHERE {ROW} AND state IN ({CONFIRMABLE}) AND notify_request IS NOT NULL"
+        )))
+        .bind(&purchase.client)
+        .bind(&purchase.key)
+        .bind(i64::from(answer.status))
+        .bind(answer.body.as_str())
+        .bind(db::timestamp(db::now()))
+        .execute(self.db.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Forgets up to `limit` purchases finished (or undone and never retried) before `before`:
+    /// a retry with their Idempotency-Key then buys afresh. What they sold stays the client's.
+    /// Returns how many it removed.
+    pub async fn prune(&self, before: OffsetDateTime, limit: u32) -> Result<u64, sqlx::Error> {
+        let removed = sqlx::query(PRUNE)
+            .bind(db::timestamp(before))
+            .bind(i64::from(limit))
+            .execute(self.db.pool())
+            .await?
+            .rows_affected();
+        Ok(removed)
+    }
+
+    /// When the follow-up worker next has something to do, if anything.
+    pub async fn next_followup(&self) -> Result<Option<OffsetDateTime>, sqlx::Error> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(next_followup_sql()))
+            .fetch_one(self.db.pool())
+            .await?;
+        let undo: Option<String> = row.try_get("undo")?;
+        let notify: Option<String> = row.try_get("notify")?;
+        let next = match (undo, notify) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        next.as_deref().map(db::parse_timestamp).transpose()
+    }
+}
+
+/// Takes abandoned purchases (lease over) to undo: `$1` now, `$2` the new lease, `$3` a limit.
+fn claim_abandoned_sql() -> String {
+    let undoable = PurchaseState::sources(PurchaseState::Compensating);
+    format!(
+        "UPDATE purchase_journal SET state = 'compensating', lease_until = $2, updated_at = $1 \
+         WHERE state IN ({undoable}) AND lease_until < $1 \
+           AND (client, purchase_key) IN (SELECT client, purchase_key FROM purchase_journal \
+             WHERE state IN ({undoable}) AND lease_until < $1 LIMIT $3) \
+         RETURNING client, purchase_key, upstream_key, attempt, order_json, policy_request, \
+           request_id, traceparent"
+    )
+}
+
+/// Takes confirmations due: `$1` now, `$2` the new lease, `$3` a limit.
+const CLAIM_NOTIFICATIONS: &str = "UPDATE purchase_journal SET notify_next_at = $2 \
+     WHERE notify_request IS NOT NULL AND notify_next_at <= $1 \
+       AND (client, purchase_key) IN (SELECT client, purchase_key FROM purchase_journal \
+         WHERE notify_request IS NOT NULL AND notify_next_at <= $1 LIMIT $3) \
+     RETURNING client, purchase_key, upstream_key, attempt, notify_request, \
+       notify_attempts, request_id, traceparent";
+
+/// Forgets finished purchases: `$1` the oldest time kept, `$2` a limit.
+const PRUNE: &str = "DELETE FROM purchase_journal WHERE (client, purchase_key) IN ( \
+       SELECT client, purchase_key FROM purchase_journal \
+       WHERE state IN ('done', 'retry') AND updated_at < $1 LIMIT $2)";
+
+/// The earliest lease to take over and the earliest confirmation due.
+fn next_followup_sql() -> String {
+    let undoable = PurchaseState::sources(PurchaseState::Compensating);
+    format!(
+        "SELECT \
+           (SELECT MIN(lease_until) FROM purchase_journal WHERE state IN ({undoable})) AS undo, \
+           (SELECT MIN(notify_next_at) FROM purchase_journal \
+            WHERE notify_request IS NOT NULL) AS notify"
+    )
+}
+
+#[cfg(test)]
+mod plans {
+    use nfip_kit::db::Backend;
+
+    use super::*;
+
+    /// The query with its parameters written in: `$1`, `$2` a time, `$3` a limit.
+    fn written_in(sql: &str) -> String {
+        sql.replace("$3", "16")
+            .replace("$2", "'2026-11-25T10:00:00.000000Z'")
+            .replace("$1", "'2026-11-25T09:00:00.000000Z'")
+    }
+
+    nfip_kit::backend_tests! {
+        /// However large the journal grows, the follow-up worker's and the pruning's queries
+        /// each search an index range: none scans the table (PostgreSQL is told to avoid seq
+        /// scans where it can, as it would prefer one on a small table).
+        async fn every_worker_query_searches_an_index(db) {
+            let journal = Journal::connect(&db.url).await.unwrap();
+            let mut connection = journal.db().pool().acquire().await.unwrap();
+            let (explain, full_scan) = match db.backend {
+                Backend::Sqlite => ("EXPLAIN QUERY PLAN", "SCAN purchase_journal"),
+                Backend::Postgres => {
+                    sqlx::query("SET enable_seqscan = off").execute(&mut *connection).await.unwrap();
+                    ("EXPLAIN", "Seq Scan")
+                }
+            };
+            let prune = PRUNE.replace("$2", "$3");
+            let queries = [
+                (claim_abandoned_sql(), &["purchase_journal_by_state"][..]),
+                (CLAIM_NOTIFICATIONS.into(), &["purchase_journal_by_notify"]),
+                (prune, &["purchase_journal_by_age"]),
+                (next_followup_sql(), &["purchase_journal_by_state", "purchase_journal_by_notify"]),
+            ];
+            for (sql, indexes) in queries {
+                let rows = sqlx::query(sqlx::AssertSqlSafe(format!("{explain} {}", written_in(&sql))))
+                    .fetch_all(&mut *connection)
+                    .await
+                    .unwrap();
+                let plan: Vec<String> = rows
+                    .iter()
+                    .map(|row| row.try_get::<String, _>(row.len() - 1).unwrap())
+                    .collect();
+                let plan = plan.join("\n");
+                assert!(!plan.contains(full_scan), "{sql}\n{plan}");
+                for index in indexes {
+                    assert!(plan.contains(index), "{sql} should use {index}:\n{plan}");
+                }
+            }
+        }
+    }
+}

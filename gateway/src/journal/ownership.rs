@@ -1,0 +1,43 @@
+//! What each client owns: the policies and invoices it bought through the gateway, kept apart
+//! from the journal so that pruning old purchases never takes them away.
+
+use uuid::Uuid;
+
+use super::Journal;
+
+/// What a client can own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resource {
+    Policy,
+    Invoice,
+}
+
+impl Resource {
+    /// The ownership column that records it.
+    fn column(self) -> &'static str {
+        match self {
+            Resource::Policy => "policy_id",
+            Resource::Invoice => "invoice_id",
+        }
+    }
+}
+
+impl Journal {
+    /// Whether `client` bought this policy or invoice through the gateway.
+    pub async fn owns(
+        &self,
+        client: &str,
+        resource: Resource,
+        id: Uuid,
+    ) -> Result<bool, sqlx::Error> {
+        let column = resource.column();
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT 1 AS owned FROM ownership WHERE {column} = $1 AND client = $2 LIMIT 1"
+        )))
+        .bind(id.to_string())
+        .bind(client)
+        .fetch_optional(self.db.pool())
+        .await?;
+        Ok(row.is_some())
+    }
+}
