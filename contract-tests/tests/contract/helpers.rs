@@ -62,17 +62,11 @@ impl Consumer {
         let built = Gateway::build(settings).await.expect("the gateway builds");
         // The client owns the fixture ids, as if it had bought them, so reads and payments
         // reach the providers (the gateway answers 404 itself for what a client does not own).
-        for (n, (policy, invoice)) in [(POLICY_ID, INVOICE_ID), (UNKNOWN_ID, UNKNOWN_ID)]
-            .into_iter()
-            .enumerate()
-        {
+        for (policy, invoice) in [(POLICY_ID, INVOICE_ID), (UNKNOWN_ID, UNKNOWN_ID)] {
             sqlx::query(
-                "INSERT INTO purchase_journal (client, purchase_key, fingerprint, order_json, \
-                 state, attempt, lease_until, policy_request, notify_attempts, request_id, \
-                 traceparent, created_at, updated_at, policy_id, invoice_id) \
-                 VALUES ('contract-tests', $1, '', '{}', 'done', 1, '', '{}', 0, '', '', '', '', $2, $3)",
+                "INSERT INTO ownership (policy_id, invoice_id, client, sold_at) \
+                 VALUES ($1, $2, 'contract-tests', '')",
             )
-            .bind(format!("fixture-{n}"))
             .bind(policy)
             .bind(invoice)
             .execute(built.state.journal.db().pool())

@@ -186,7 +186,7 @@ impl Journal {
             PurchaseState::Done
         };
         let now = db::timestamp(db::now());
-        let mut tx = self.db.pool().begin().await?;
+        let mut tx = self.db.begin_write().await?;
         let updated = sqlx::query(sqlx::AssertSqlSafe(format!(
             "UPDATE purchase_journal SET state = $3, \
                lease_until = COALESCE($6, lease_until), status_code = $4, response = $5, \

@@ -94,6 +94,14 @@ pub struct Db {
     backend: Backend,
 }
 
+/// kit's own table, migrated with every service's (after them, whatever they add): the row
+/// `/readyz` writes to prove the database takes writes.
+const KIT_MIGRATIONS: &[Migration] = &[Migration {
+    version: 9_000_000_001,
+    description: "kit: the readiness write probe",
+    sql: "CREATE TABLE nfip_readiness (id BIGINT PRIMARY KEY, checked_at TEXT NOT NULL);",
+}];
+
 impl Db {
     /// Opens (creating if needed) the database at `url` and runs the migrations.
     ///
@@ -152,6 +160,7 @@ impl Db {
         let migrator = Migrator::with_migrations(
             migrations
                 .iter()
+                .chain(KIT_MIGRATIONS)
                 .map(|m| {
                     SqlxMigration::new(
                         m.version,
@@ -204,6 +213,19 @@ impl Db {
     /// Readiness: can we run a query right now?
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
         self.pool.execute("SELECT 1").await.map(|_| ())
+    }
+
+    /// Readiness: does the database take a write right now (not a full disk, not read-only)?
+    /// Rewrites the one row of kit's `nfip_readiness` table.
+    pub async fn check_writable(&self) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO nfip_readiness (id, checked_at) VALUES (1, $1) \
+             ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at",
+        )
+        .bind(timestamp(now()))
+        .execute(&self.pool)
+        .await
+        .map(|_| ())
     }
 
     pub async fn close(&self) {

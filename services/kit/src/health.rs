@@ -1,4 +1,5 @@
-//! `/healthz` (liveness) and `/readyz` (readiness: the database answers), in every service's spec.
+//! `/healthz` (liveness) and `/readyz` (readiness: the database answers and takes writes), in
+//! every service's spec.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -61,8 +62,8 @@ async fn healthz() -> Json<Health> {
 
 /// Readiness
 ///
-/// Answers 200 when the process can serve requests (its database answers), 503 when it cannot or
-/// when it is shutting down.
+/// Answers 200 when the process can serve requests (its database answers and takes writes), 503
+/// when it cannot or when it is shutting down.
 #[utoipa::path(
     get,
     path = "/readyz",
@@ -71,8 +72,8 @@ async fn healthz() -> Json<Health> {
     responses(
         (status = 200, description = "Ready to serve", body = Health,
          example = json!({"status": "ready"})),
-        (status = 503, description = "Not ready: the database does not answer, or the process is \
-                                      shutting down", body = Problem,
+        (status = 503, description = "Not ready: the database does not answer or does not take \
+                                      writes, or the process is shutting down", body = Problem,
          content_type = "application/problem+json"),
     )
 )]
@@ -84,13 +85,59 @@ async fn readyz(
         return Err(Problem::new(ProblemType::UNAVAILABLE)
             .detail("shutting down: finishing the requests in flight"));
     }
-    match db.ping().await {
-        Ok(()) => Ok(Json(Health {
+    let Err(error) = db.check_writable().await else {
+        return Ok(Json(Health {
             status: String::from("ready"),
-        })),
-        Err(error) => {
-            tracing::warn!(%error, "not ready: database does not answer");
-            Err(Problem::new(ProblemType::UNAVAILABLE).detail("the database does not answer"))
-        }
+        }));
+    };
+    let detail = if db.ping().await.is_ok() {
+        "the database answers but does not take writes (a full disk, or read-only)"
+    } else {
+        "the database does not answer"
+    };
+    tracing::warn!(%error, "not ready: {detail}");
+    Err(Problem::new(ProblemType::UNAVAILABLE).detail(detail))
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use axum::http::Request;
+    use tower::ServiceExt;
+    use utoipa_axum::router::OpenApiRouter;
+
+    use crate::auth::Callers;
+    use crate::db::{Backend, Db};
+    use crate::testing::TestDatabase;
+
+    async fn readyz(db: Db) -> (u16, serde_json::Value) {
+        let api = OpenApiRouter::new().route("/api/ping", axum::routing::get(|| async { "pong" }));
+        let app = crate::service::app(api, (), db, Callers::default());
+        let request = Request::get("/readyz").body(Body::empty()).unwrap();
+        let response = app.oneshot(request).await.unwrap();
+        let status = response.status().as_u16();
+        let body = axum::body::to_bytes(response.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        (status, serde_json::from_slice(&body).unwrap())
+    }
+
+    /// A database that answers but cannot write (here opened read-only, as a full disk or a
+    /// read-only volume would leave it) is not ready: every request that writes would fail.
+    #[tokio::test]
+    async fn a_database_that_takes_no_writes_is_not_ready() {
+        let database = TestDatabase::create(Backend::Sqlite).await;
+        let writable = Db::connect(&database.url, &[]).await.unwrap();
+        let read_only = Db::connect(&format!("{}?mode=ro", database.url), &[])
+            .await
+            .unwrap();
+        assert_eq!(readyz(writable).await.0, 200);
+        let (status, problem) = readyz(read_only).await;
+        assert_eq!(status, 503);
+        assert_eq!(
+            problem["detail"],
+            "the database answers but does not take writes (a full disk, or read-only)"
+        );
+        database.drop().await;
     }
 }
