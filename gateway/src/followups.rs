@@ -13,7 +13,8 @@ use tokio::task::JoinHandle;
 
 use crate::journal::{Abandoned, PendingNotification};
 use crate::purchase::Order;
-use crate::purchase::saga::{Keys, Step, compensate};
+use crate::purchase::keys::{Keys, Step};
+use crate::purchase::saga::compensate;
 use crate::state::AppState;
 use crate::upstream::notification::NewNotification;
 use crate::upstream::policy::NewPolicy;

@@ -4,6 +4,7 @@
 pub mod api;
 pub mod clients;
 pub mod config;
+pub mod docs;
 pub mod error;
 pub mod followups;
 pub mod journal;
@@ -13,215 +14,22 @@ pub mod state;
 pub mod upstream;
 pub mod web;
 
+use std::sync::Arc;
+
 use axum::Router;
-use axum::extract::Path;
-use axum::http::{HeaderValue, header};
 use axum::middleware;
-use axum::response::IntoResponse;
 use axum::routing::get;
-use nfip_kit::auth::{self, API_KEY_HEADER, Authenticator, Presented};
-use nfip_kit::{Problem, ProblemType};
-use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::{Modify, OpenApi};
-use utoipa_axum::{router::OpenApiRouter, routes};
+use nfip_kit::auth::{self, Authenticator, Presented};
+use tokio::sync::Notify;
 use utoipa_swagger_ui::Url;
 
+use docs::{SERVICE_SPECS, ops_routes, public_routes, service_spec};
+use followups::Followups;
+
+pub use docs::openapi;
 pub use journal::Journal;
 pub use metrics::Metrics;
-pub use state::{AppState, Endpoint, Endpoints, Gateway, Services, Settings};
-
-struct SecuritySchemes;
-
-impl Modify for SecuritySchemes {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "api_key",
-            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
-                API_KEY_HEADER,
-                "An API key issued to the client",
-            ))),
-        );
-        components.add_security_scheme(
-            "bearer",
-            SecurityScheme::Http(
-                HttpBuilder::new()
-                    .scheme(HttpAuthScheme::Bearer)
-                    .description(Some("The same API key, as `Authorization: Bearer <key>`"))
-                    .build(),
-            ),
-        );
-    }
-}
-
-#[derive(OpenApi)]
-#[openapi(
-    info(
-        title = "nfip gateway",
-        version = "2.1.0",
-        contact(name = "nfip maintainers"),
-        description = "The public API of the nfip flood insurance program: buy a policy in one \
-                       call (`POST /purchase`), look up flood risk, read policies and invoices, \
-                       pay invoices. Authenticate with an API key (`x-api-key` or \
-                       `Authorization: Bearer`). Errors are RFC 9457 problem details \
-                       (`application/problem+json`) with a stable `type`; when a service behind \
-                       the gateway fails, `upstream` names it."
-    ),
-    modifiers(&SecuritySchemes),
-    servers(
-        (url = "/", description = "Where these docs are served"),
-        (url = "http://127.0.0.1:8080", description = "The local stack (`just up`)"),
-    ),
-    tags(
-        (name = "purchase", description = "Buying a policy"),
-        (name = "risk", description = "Flood risk lookups"),
-        (name = "policies", description = "Policies"),
-        (name = "invoices", description = "Invoices and payments"),
-    )
-)]
-struct ApiDoc;
-
-/// The authenticated API.
-fn public_routes() -> OpenApiRouter<AppState> {
-    let mut router = OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .routes(routes!(api::purchase))
-        .routes(routes!(api::get_risk))
-        .routes(routes!(api::get_policy))
-        .routes(routes!(api::get_invoice))
-        .routes(routes!(api::pay_invoice));
-    declare_gateway_problems(router.get_openapi_mut());
-    router
-}
-
-fn ops_routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(api::metrics))
-}
-
-/// Every public operation may be refused for credentials (401) or for its client's rate (429),
-/// and may fail because of a service behind it (502, 503, 504). Every answer carries the
-/// client's rate limit (`RateLimit-Policy`, `RateLimit`).
-fn declare_gateway_problems(openapi: &mut utoipa::openapi::OpenApi) {
-    use error::{UPSTREAM_BAD_RESPONSE, UPSTREAM_TIMEOUT, UPSTREAM_UNAVAILABLE};
-    use utoipa::openapi::{HeaderBuilder, RefOr, Type, schema::ObjectBuilder};
-    let problems = [
-        (
-            "401",
-            "Missing or invalid API key",
-            Problem::new(ProblemType::UNAUTHORIZED).detail("the API key is not valid"),
-        ),
-        (
-            "429",
-            "This client made too many requests; retry after `Retry-After` seconds",
-            Problem::new(clients::TOO_MANY_REQUESTS).detail(
-                "this client may make 50 requests a second (bursts of 100); retry in 1 s",
-            ),
-        ),
-        (
-            "502",
-            "A service behind the gateway answered outside its contract, or failed",
-            Problem::new(UPSTREAM_BAD_RESPONSE)
-                .detail("billing answered outside its contract: create_invoice 201: expected value at line 1 column 1")
-                .upstream("billing"),
-        ),
-        (
-            "503",
-            "A service behind the gateway is unavailable (or failing, and not called for a moment)",
-            Problem::new(UPSTREAM_UNAVAILABLE)
-                .detail("billing is unreachable: no connection could be made")
-                .upstream("billing"),
-        ),
-        (
-            "504",
-            "A service behind the gateway did not answer in time",
-            Problem::new(UPSTREAM_TIMEOUT)
-                .detail("billing did not answer in time")
-                .upstream("billing"),
-        ),
-    ];
-    let text = || ObjectBuilder::new().schema_type(Type::String).build();
-    let rate_headers = [
-        (
-            "RateLimit-Policy",
-            "The client's quota (IETF RateLimit headers): `\"per-client\";q=<requests>;w=<seconds>`",
-        ),
-        (
-            "RateLimit",
-            "What is left of it: `\"per-client\";r=<remaining>;t=<seconds until full>`",
-        ),
-    ];
-    for operation in nfip_kit::service::operations_mut(openapi) {
-        for (status, description, example) in &problems {
-            operation
-                .responses
-                .responses
-                .entry((*status).to_owned())
-                .or_insert_with(|| nfip_kit::service::problem_response(description, example));
-        }
-        for (status, response) in &mut operation.responses.responses {
-            let RefOr::T(response) = response else {
-                continue;
-            };
-            if !(status.starts_with('2') || status == "429") {
-                continue;
-            }
-            for (name, description) in rate_headers {
-                response.headers.insert(
-                    name.to_owned(),
-                    HeaderBuilder::new()
-                        .schema(Some(text()))
-                        .description(Some(description))
-                        .build()
-                        .into(),
-                );
-            }
-            if status == "429" {
-                response.headers.insert(
-                    String::from("Retry-After"),
-                    HeaderBuilder::new()
-                        .schema(Some(
-                            ObjectBuilder::new().schema_type(Type::Integer).build(),
-                        ))
-                        .description(Some("Seconds until a request will be taken again"))
-                        .build()
-                        .into(),
-                );
-            }
-        }
-    }
-}
-
-/// The gateway's OpenAPI document, as committed in `openapi/gateway.json`.
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    nfip_kit::service::openapi(public_routes().merge(ops_routes()))
-}
-
-/// The services' published specs, served for the docs page's selector.
-const SERVICE_SPECS: [(&str, &str); 4] = [
-    ("risk", include_str!("../../openapi/risk.json")),
-    ("policy", include_str!("../../openapi/policy.json")),
-    ("billing", include_str!("../../openapi/billing.json")),
-    (
-        "notification",
-        include_str!("../../openapi/notification.json"),
-    ),
-];
-
-async fn service_spec(Path(file): Path<String>) -> axum::response::Response {
-    let spec = SERVICE_SPECS
-        .iter()
-        .find(|(name, _)| file.strip_suffix(".json") == Some(name));
-    match spec {
-        Some((_, json)) => (
-            [(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            )],
-            *json,
-        )
-            .into_response(),
-        None => Problem::not_found(format!("no spec named {file}")).into_response(),
-    }
-}
+pub use state::{AppState, Endpoint, Endpoints, Services, Settings};
 
 /// The HTTP app: authentication and rate limiting before the public routes; health, metrics,
 /// docs and specs open.
@@ -253,4 +61,46 @@ pub fn app(state: AppState) -> Router {
         .collect();
     let db = state.journal.db().clone();
     nfip_kit::service::app_with_docs(api, state, db, specs)
+}
+
+/// The gateway: its HTTP app, and the follow-up worker running beside it.
+pub struct Gateway {
+    pub router: Router,
+    pub state: AppState,
+    followups: Followups,
+}
+
+impl Gateway {
+    /// Connects the journal, builds the upstream clients and the app, starts the worker.
+    pub async fn build(settings: Settings) -> Result<Gateway, String> {
+        if settings.clients.is_empty() {
+            tracing::warn!(
+                "no client is configured (GATEWAY_API_KEYS): every request will be refused"
+            );
+        }
+        let journal = Journal::connect(&settings.database_url)
+            .await
+            .map_err(|e| e.to_string())?;
+        let metrics = Metrics::default();
+        let services = Services::new(&settings, &metrics)?;
+        let state = AppState {
+            services: Arc::new(services),
+            journal,
+            settings: Arc::new(settings),
+            metrics,
+            followups: Arc::new(Notify::new()),
+        };
+        let followups = Followups::spawn(state.clone());
+        let router = app(state.clone());
+        Ok(Gateway {
+            router,
+            state,
+            followups,
+        })
+    }
+
+    /// Finishes the follow-up in progress, then stops the worker.
+    pub async fn stop(self) {
+        self.followups.stop().await;
+    }
 }

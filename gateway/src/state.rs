@@ -5,37 +5,21 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Router;
+use axum::extract::FromRef;
 use nfip_kit::auth::Callers;
 use tokio::sync::Notify;
 
 use crate::clients::RateLimit;
 use crate::config::Cli;
-use crate::followups::Followups;
 use crate::journal::Journal;
 use crate::metrics::Metrics;
+pub use crate::upstream::Endpoint;
 use crate::upstream::billing::BillingService;
 use crate::upstream::notification::NotificationService;
 use crate::upstream::policy::PolicyService;
 use crate::upstream::risk::RiskService;
 use crate::upstream::{CallPolicy, Upstream};
-
-/// One upstream: where it is, and the key the gateway presents to it.
-#[derive(Debug, Clone)]
-pub struct Endpoint {
-    pub url: String,
-    /// Sent as `Authorization: Bearer <token>`; the service must list its hash.
-    pub token: Option<String>,
-}
-
-impl Endpoint {
-    pub fn new(url: impl Into<String>, token: Option<&str>) -> Endpoint {
-        Endpoint {
-            url: url.into(),
-            token: token.map(str::to_owned),
-        }
-    }
-}
+use crate::web::Site;
 
 /// Where the services are, and how to call them.
 #[derive(Debug, Clone)]
@@ -68,7 +52,7 @@ pub struct Settings {
     /// How long a finished purchase stays in the journal (its Idempotency-Key honoured).
     pub journal_retention: Duration,
     /// The citizen's page, served at `/` when there is one.
-    pub web: Option<Arc<crate::web::Site>>,
+    pub web: Option<Arc<Site>>,
 }
 
 impl Settings {
@@ -171,6 +155,13 @@ impl Services {
     }
 }
 
+/// The citizen's page, for its handlers.
+impl FromRef<AppState> for Option<Arc<Site>> {
+    fn from_ref(state: &AppState) -> Self {
+        state.settings.web.clone()
+    }
+}
+
 /// What the handlers and workers share.
 #[derive(Debug, Clone)]
 pub struct AppState {
@@ -180,46 +171,4 @@ pub struct AppState {
     pub metrics: Metrics,
     /// Wakes the follow-up worker.
     pub followups: Arc<Notify>,
-}
-
-/// The gateway: its HTTP app, and the follow-up worker running beside it.
-pub struct Gateway {
-    pub router: Router,
-    pub state: AppState,
-    followups: Followups,
-}
-
-impl Gateway {
-    /// Connects the journal, builds the upstream clients and the app, starts the worker.
-    pub async fn build(settings: Settings) -> Result<Gateway, String> {
-        if settings.clients.is_empty() {
-            tracing::warn!(
-                "no client is configured (GATEWAY_API_KEYS): every request will be refused"
-            );
-        }
-        let journal = Journal::connect(&settings.database_url)
-            .await
-            .map_err(|e| e.to_string())?;
-        let metrics = Metrics::default();
-        let services = Services::new(&settings, &metrics)?;
-        let state = AppState {
-            services: Arc::new(services),
-            journal,
-            settings: Arc::new(settings),
-            metrics,
-            followups: Arc::new(Notify::new()),
-        };
-        let followups = Followups::spawn(state.clone());
-        let router = crate::app(state.clone());
-        Ok(Gateway {
-            router,
-            state,
-            followups,
-        })
-    }
-
-    /// Finishes the follow-up in progress, then stops the worker.
-    pub async fn stop(self) {
-        self.followups.stop().await;
-    }
 }

@@ -15,8 +15,6 @@ use axum::http::{HeaderName, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use nfip_kit::Problem;
 
-use crate::AppState;
-
 /// Where the page's `index.html` takes the key; the gateway fills in its `content`.
 const KEY_SLOT: &str = r#"<meta name="nfip-api-key" content="" />"#;
 /// More than a page needs; a folder that holds more is probably not the page.
@@ -121,13 +119,8 @@ fn content_type(name: &str) -> &'static str {
     }
 }
 
-fn serve(state: &AppState, path: &str) -> Response {
-    let Some(file) = state
-        .settings
-        .web
-        .as_ref()
-        .and_then(|site| site.files.get(path))
-    else {
+fn serve(site: Option<&Site>, path: &str) -> Response {
+    let Some(file) = site.and_then(|site| site.files.get(path)) else {
         return Problem::not_found(format!("no route for {path}")).into_response();
     };
     // The page is small and names its assets by their hash: the page is always revalidated, an
@@ -154,13 +147,16 @@ fn serve(state: &AppState, path: &str) -> Response {
 }
 
 /// `GET /`: the page.
-pub async fn page(State(state): State<AppState>) -> Response {
-    serve(&state, "/")
+pub async fn page(State(site): State<Option<Arc<Site>>>) -> Response {
+    serve(site.as_deref(), "/")
 }
 
 /// `GET /assets/{file}`: its scripts and styles.
-pub async fn asset(State(state): State<AppState>, UrlPath(file): UrlPath<String>) -> Response {
-    serve(&state, &format!("/assets/{file}"))
+pub async fn asset(
+    State(site): State<Option<Arc<Site>>>,
+    UrlPath(file): UrlPath<String>,
+) -> Response {
+    serve(site.as_deref(), &format!("/assets/{file}"))
 }
 
 /// The site a gateway serves, if any: checks that the key is one of a client's.

@@ -231,7 +231,7 @@ impl Journal {
 }
 
 /// Takes abandoned purchases (lease over) to undo: `$1` now, `$2` the new lease, `$3` a limit.
-fn claim_abandoned_sql() -> String {
+pub(super) fn claim_abandoned_sql() -> String {
     let undoable = PurchaseState::sources(PurchaseState::Compensating);
     format!(
         "UPDATE purchase_journal SET state = 'compensating', lease_until = $2, updated_at = $1 \
@@ -244,7 +244,7 @@ fn claim_abandoned_sql() -> String {
 }
 
 /// Takes confirmations due: `$1` now, `$2` the new lease, `$3` a limit.
-const CLAIM_NOTIFICATIONS: &str = "UPDATE purchase_journal SET notify_next_at = $2 \
+pub(super) const CLAIM_NOTIFICATIONS: &str = "UPDATE purchase_journal SET notify_next_at = $2 \
      WHERE notify_request IS NOT NULL AND notify_next_at <= $1 \
        AND (client, purchase_key) IN (SELECT client, purchase_key FROM purchase_journal \
          WHERE notify_request IS NOT NULL AND notify_next_at <= $1 LIMIT $3) \
@@ -252,12 +252,12 @@ const CLAIM_NOTIFICATIONS: &str = "UPDATE purchase_journal SET notify_next_at = 
        notify_attempts, request_id, traceparent";
 
 /// Forgets finished purchases: `$1` the oldest time kept, `$2` a limit.
-const PRUNE: &str = "DELETE FROM purchase_journal WHERE (client, purchase_key) IN ( \
+pub(super) const PRUNE: &str = "DELETE FROM purchase_journal WHERE (client, purchase_key) IN ( \
        SELECT client, purchase_key FROM purchase_journal \
        WHERE state IN ('done', 'retry') AND updated_at < $1 LIMIT $2)";
 
 /// The earliest lease to take over and the earliest confirmation due.
-fn next_followup_sql() -> String {
+pub(super) fn next_followup_sql() -> String {
     let undoable = PurchaseState::sources(PurchaseState::Compensating);
     format!(
         "SELECT \
@@ -265,57 +265,4 @@ fn next_followup_sql() -> String {
            (SELECT MIN(notify_next_at) FROM purchase_journal \
             WHERE notify_request IS NOT NULL) AS notify"
     )
-}
-
-#[cfg(test)]
-mod plans {
-    use nfip_kit::db::Backend;
-
-    use super::*;
-
-    /// The query with its parameters written in: `$1`, `$2` a time, `$3` a limit.
-    fn written_in(sql: &str) -> String {
-        sql.replace("$3", "16")
-            .replace("$2", "'2026-11-25T10:00:00.000000Z'")
-            .replace("$1", "'2026-11-25T09:00:00.000000Z'")
-    }
-
-    nfip_kit::backend_tests! {
-        /// However large the journal grows, the follow-up worker's and the pruning's queries
-        /// each search an index range: none scans the table (PostgreSQL is told to avoid seq
-        /// scans where it can, as it would prefer one on a small table).
-        async fn every_worker_query_searches_an_index(db) {
-            let journal = Journal::connect(&db.url).await.unwrap();
-            let mut connection = journal.db().pool().acquire().await.unwrap();
-            let (explain, full_scan) = match db.backend {
-                Backend::Sqlite => ("EXPLAIN QUERY PLAN", "SCAN purchase_journal"),
-                Backend::Postgres => {
-                    sqlx::query("SET enable_seqscan = off").execute(&mut *connection).await.unwrap();
-                    ("EXPLAIN", "Seq Scan")
-                }
-            };
-            let prune = PRUNE.replace("$2", "$3");
-            let queries = [
-                (claim_abandoned_sql(), &["purchase_journal_by_state"][..]),
-                (CLAIM_NOTIFICATIONS.into(), &["purchase_journal_by_notify"]),
-                (prune, &["purchase_journal_by_age"]),
-                (next_followup_sql(), &["purchase_journal_by_state", "purchase_journal_by_notify"]),
-            ];
-            for (sql, indexes) in queries {
-                let rows = sqlx::query(sqlx::AssertSqlSafe(format!("{explain} {}", written_in(&sql))))
-                    .fetch_all(&mut *connection)
-                    .await
-                    .unwrap();
-                let plan: Vec<String> = rows
-                    .iter()
-                    .map(|row| row.try_get::<String, _>(row.len() - 1).unwrap())
-                    .collect();
-                let plan = plan.join("\n");
-                assert!(!plan.contains(full_scan), "{sql}\n{plan}");
-                for index in indexes {
-                    assert!(plan.contains(index), "{sql} should use {index}:\n{plan}");
-                }
-            }
-        }
-    }
 }

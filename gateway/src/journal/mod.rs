@@ -9,6 +9,8 @@
 mod claims;
 mod followups;
 mod ownership;
+#[cfg(test)]
+mod plans;
 mod state;
 
 use nfip_kit::Db;

@@ -12,31 +12,58 @@
 //! - [`receipt`]: what the purchase answers, and the confirmation it sends.
 
 pub mod gate;
+pub mod keys;
+pub mod order;
 pub mod receipt;
 pub mod saga;
 
 use std::time::Duration;
 
-use nfip_kit::{Problem, context, db};
-use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use nfip_kit::{Json, Problem, context, db};
 use uuid::Uuid;
 
+pub use keys::{payment_key, upstream_stem};
+pub use order::{Order, PurchaseRequest};
 pub use receipt::{Answer, NotificationState, Receipt};
 
 use crate::error::upstream_problem;
 use crate::journal::{NewEntry, PurchaseKey};
 use crate::state::AppState;
-use crate::upstream::policy::{Contact, NewPolicy};
+use crate::upstream::policy::NewPolicy;
 use crate::upstream::{Deadline, UpstreamError};
 use gate::Turn;
-use saga::{Keys, Run};
+use keys::Keys;
+use saga::Run;
 
 /// A purchase's answer, and whether it answers an earlier request with the same key.
 #[derive(Debug, Clone)]
 pub struct Reply {
     pub answer: Answer,
     pub replayed: bool,
+}
+
+impl IntoResponse for Reply {
+    fn into_response(self) -> Response {
+        let mut response = match self.answer {
+            Answer::Receipt(receipt) => {
+                let location = HeaderValue::from_str(&format!("/policies/{}", receipt.policy_id));
+                let mut response = (StatusCode::CREATED, Json(receipt)).into_response();
+                if let Ok(location) = location {
+                    response.headers_mut().insert(header::LOCATION, location);
+                }
+                response
+            }
+            Answer::Problem(problem) => problem.into_response(),
+        };
+        if self.replayed {
+            response
+                .headers_mut()
+                .insert("idempotent-replayed", HeaderValue::from_static("true"));
+        }
+        response
+    }
 }
 
 /// Runs `client`'s purchase to its answer. Runs to completion even if the caller goes away (the
@@ -61,29 +88,19 @@ pub async fn purchase(state: &AppState, client: &str, order: Order, key: Option<
     }
 
     // Reading the risk creates nothing, so it comes before the journal entry.
-    let risk = match state.services.risk.assess(&order.zipcode, deadline).await {
-        Ok(risk) => risk,
-        Err(UpstreamError::Rejected { status: 404, .. }) => {
-            return answered(Answer::problem(Problem::invalid_field(
-                "/zipcode",
-                format!("{} is not a U.S. ZIP code in use", order.zipcode),
-            )));
-        }
-        Err(error) => return answered(Answer::problem(upstream_problem(&error))),
+    let (new_policy, flood_zone) = match rate(state, &order, deadline).await {
+        Ok(rated) => rated,
+        Err(answer) => return answered(answer),
     };
-    let new_policy = NewPolicy {
-        holder: order.user.clone(),
-        contact: order.contact.clone(),
-        zipcode: order.zipcode.clone(),
-        risk_score: risk.risk_score,
-    };
-    let current = context::current();
     let stem = upstream_stem(&purchase.client, &purchase.key);
+    let current = context::current();
+    let order_json = serde_json::to_string(&order).expect("an order serializes");
+    let policy_json = serde_json::to_string(&new_policy).expect("a policy serializes");
     let entry = NewEntry {
         fingerprint: &fingerprint,
-        order: &serde_json::to_string(&order).expect("an order serializes"),
+        order: &order_json,
         upstream_key: &stem,
-        policy_request: &serde_json::to_string(&new_policy).expect("a policy serializes"),
+        policy_request: &policy_json,
         lease_until: db::now() + state.settings.deadline + Duration::from_secs(5),
         request_id: current.as_ref().map_or("", |c| c.request_id.as_str()),
         traceparent: &current
@@ -98,111 +115,68 @@ pub async fn purchase(state: &AppState, client: &str, order: Order, key: Option<
             } => (attempt, policy_request),
             Turn::Answered { answer, replayed } => return Reply { answer, replayed },
         };
-    // A resumed attempt replays the body it stored, so the policy service answers, not refuses.
-    let new_policy: NewPolicy = match serde_json::from_str(&policy_request) {
+    let keys = Keys {
+        stem: &stem,
+        attempt,
+    };
+    let attempt = Attempt {
+        purchase: &purchase,
+        keys,
+        policy_request: &policy_request,
+        deadline,
+    };
+    answered(run(state, attempt, &order, &flood_zone).await)
+}
+
+/// One attempt the gate let this request run.
+struct Attempt<'a> {
+    purchase: &'a PurchaseKey,
+    keys: Keys<'a>,
+    /// The create_policy body stored for the attempt.
+    policy_request: &'a str,
+    deadline: Deadline,
+}
+
+/// Runs the saga for an attempt. A resumed attempt replays the body it stored, so the policy
+/// service answers, not refuses.
+async fn run(state: &AppState, attempt: Attempt<'_>, order: &Order, flood_zone: &str) -> Answer {
+    let new_policy: NewPolicy = match serde_json::from_str(attempt.policy_request) {
         Ok(policy) => policy,
-        Err(error) => {
-            return answered(Answer::problem(Problem::internal(format!(
-                "journal entry: {error}"
-            ))));
-        }
+        Err(error) => return Answer::problem(Problem::internal(format!("journal entry: {error}"))),
     };
     let run = Run {
         services: &state.services,
         journal: &state.journal,
         followups: &state.followups,
-        purchase: &purchase,
-        keys: Keys {
-            stem: &stem,
-            attempt,
-        },
-        deadline,
+        purchase: attempt.purchase,
+        keys: attempt.keys,
+        deadline: attempt.deadline,
     };
-    answered(run.run(&order, &new_policy, &risk.flood_zone).await)
+    run.run(order, &new_policy, flood_zone).await
 }
 
-/// A purchase, checked: what the saga needs.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Order {
-    pub zipcode: String,
-    pub base_rate_cents: i64,
-    pub user: String,
-    pub contact: Option<Contact>,
-}
-
-impl Order {
-    /// What tells two orders apart for idempotency: a hash of a canonical form with its
-    /// version, independent of how `Order` serializes, so old journal rows keep matching.
-    pub fn fingerprint(&self) -> String {
-        let contact = self.contact.as_ref();
-        let canonical = serde_json::json!([
-            "v1",
-            self.zipcode,
-            self.base_rate_cents,
-            self.user,
-            contact.and_then(|c| c.email.as_deref()),
-            contact.and_then(|c| c.phone.as_deref()),
-        ]);
-        format!(
-            "v1:{}",
-            nfip_kit::auth::hex(&Sha256::digest(canonical.to_string().as_bytes()))
-        )
-    }
-}
-
-/// The stem of every upstream idempotency key of a client's purchase: a hash of client and
-/// key, so no key a client sends, and no other client's purchase, can ever name it.
-pub fn upstream_stem(client: &str, key: &str) -> String {
-    derive("purchase", client, key)
-}
-
-/// The idempotency key the gateway sends billing for a client's payment key.
-pub fn payment_key(client: &str, key: &str) -> String {
-    derive("payment", client, key)
-}
-
-fn derive(purpose: &str, client: &str, key: &str) -> String {
-    let mut hash = Sha256::new();
-    for part in [purpose, client, key] {
-        hash.update((part.len() as u64).to_be_bytes());
-        hash.update(part.as_bytes());
-    }
-    nfip_kit::auth::hex(&hash.finalize())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn order(user: &str) -> Order {
-        Order {
-            zipcode: "33139".into(),
-            base_rate_cents: 120_000,
-            user: user.into(),
-            contact: Some(Contact {
-                email: Some("ada@example.org".into()),
-                phone: None,
-            }),
+/// The policy to create for `order`, priced by its ZIP code's risk, and its flood zone; or the
+/// answer when the risk cannot be had.
+async fn rate(
+    state: &AppState,
+    order: &Order,
+    deadline: Deadline,
+) -> Result<(NewPolicy, String), Answer> {
+    let risk = match state.services.risk.assess(&order.zipcode, deadline).await {
+        Ok(risk) => risk,
+        Err(UpstreamError::Rejected { status: 404, .. }) => {
+            return Err(Answer::problem(Problem::invalid_field(
+                "/zipcode",
+                format!("{} is not a U.S. ZIP code in use", order.zipcode),
+            )));
         }
-    }
-
-    #[test]
-    fn fingerprints_tell_orders_apart_and_say_their_version() {
-        let a = order("Ada").fingerprint();
-        assert!(a.starts_with("v1:") && a.len() == 67, "{a}");
-        assert_eq!(a, order("Ada").fingerprint());
-        assert_ne!(a, order("Grace").fingerprint());
-    }
-
-    #[test]
-    fn derived_keys_are_scoped_by_client_and_purpose() {
-        let stem = upstream_stem("web", "k-1");
-        assert_eq!(stem.len(), 64);
-        assert_ne!(stem, upstream_stem("partner", "k-1"));
-        assert_ne!(stem, payment_key("web", "k-1"));
-        // Lengths are part of the hash: moving characters between client and key changes it.
-        assert_ne!(upstream_stem("ab", "c"), upstream_stem("a", "bc"));
-        // A client that sends a derived key as its own gets yet another stem.
-        assert_ne!(upstream_stem("web", &stem), stem);
-    }
+        Err(error) => return Err(Answer::problem(upstream_problem(&error))),
+    };
+    let new_policy = NewPolicy {
+        holder: order.user.clone(),
+        contact: order.contact.clone(),
+        zipcode: order.zipcode.clone(),
+        risk_score: risk.risk_score,
+    };
+    Ok((new_policy, risk.flood_zone))
 }

@@ -7,6 +7,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::journal::StoredAnswer;
+use crate::upstream::billing::Invoice;
 use crate::upstream::notification::{Channel, NewNotification};
 use crate::upstream::policy::Contact;
 
@@ -54,6 +55,29 @@ pub struct Receipt {
     #[schema(nullable = false)]
     pub notification_id: Option<Uuid>,
     pub notification: NotificationState,
+}
+
+impl Receipt {
+    /// The receipt of a sale: its policy and invoice, the risk it was priced at, and its
+    /// confirmation, pending if there is one to send.
+    pub fn of(policy_id: Uuid, invoice: &Invoice, risk: (f64, &str), confirming: bool) -> Receipt {
+        let (risk_score, flood_zone) = risk;
+        Receipt {
+            policy_id,
+            invoice_id: invoice.id,
+            amount_cents: invoice.amount_cents,
+            amount: dollars(invoice.amount_cents),
+            currency: invoice.currency.clone(),
+            risk_score,
+            flood_zone: flood_zone.to_owned(),
+            notification_id: None,
+            notification: if confirming {
+                NotificationState::Pending
+            } else {
+                NotificationState::NotRequested
+            },
+        }
+    }
 }
 
 /// The gateway's answer to a purchase.

@@ -9,47 +9,15 @@ use uuid::Uuid;
 
 use super::Order;
 use super::gate::PURCHASE_IN_PROGRESS;
-use super::receipt::{Answer, NotificationState, Receipt, confirmation, dollars};
+use super::keys::{Keys, Step};
+use super::receipt::{Answer, NotificationState, Receipt, confirmation};
 use crate::error::{passthrough, upstream_problem};
 use crate::journal::{Journal, Outcome, PurchaseKey};
 use crate::state::Services;
 use crate::upstream::billing::{InvoiceStatus, NewInvoice};
+use crate::upstream::notification::NewNotification;
 use crate::upstream::policy::NewPolicy;
 use crate::upstream::{Deadline, UpstreamError};
-
-/// The writes of a purchase, in order. Each has an idempotency key of its own per attempt.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Step {
-    /// Create the policy; undone by cancelling it.
-    Policy,
-    /// Issue the invoice; undone by voiding it.
-    Invoice,
-    /// Queue the confirmation; never undone (it goes out only after the sale is recorded).
-    Notification,
-}
-
-impl Step {
-    fn as_str(self) -> &'static str {
-        match self {
-            Step::Policy => "policy",
-            Step::Invoice => "invoice",
-            Step::Notification => "notification",
-        }
-    }
-}
-
-/// The idempotency keys of one attempt of one purchase.
-#[derive(Debug, Clone)]
-pub struct Keys<'a> {
-    pub stem: &'a str,
-    pub attempt: i64,
-}
-
-impl Keys<'_> {
-    pub fn of(&self, step: Step) -> String {
-        format!("{}#{}/{}", self.stem, self.attempt, step.as_str())
-    }
-}
 
 /// Creates the policy of `attempt` (or answers the one it created).
 async fn create_policy(
@@ -153,29 +121,20 @@ impl Run<'_> {
             .contact
             .as_ref()
             .and_then(|contact| confirmation(contact, policy.id, invoice.amount_cents, invoice.id));
-        let receipt = Receipt {
-            policy_id: policy.id,
-            invoice_id: invoice.id,
-            amount_cents: invoice.amount_cents,
-            amount: dollars(invoice.amount_cents),
-            currency: invoice.currency,
-            risk_score: new_policy.risk_score,
-            flood_zone: flood_zone.to_owned(),
-            notification_id: None,
-            notification: match message {
-                Some(_) => NotificationState::Pending,
-                None => NotificationState::NotRequested,
-            },
-        };
-        let Some(message) = message else {
-            return self.finish(Answer::Receipt(receipt)).await;
-        };
+        let risk = (new_policy.risk_score, flood_zone);
+        let receipt = Receipt::of(policy.id, &invoice, risk, message.is_some());
+        match message {
+            None => self.finish(Answer::Receipt(receipt)).await,
+            Some(message) => self.confirm(receipt, &message).await,
+        }
+    }
 
-        // Record the sale, with its confirmation pending, before the confirmation goes out: once
-        // the customer is told, no undo may touch the policy. The follow-up worker leaves the
-        // confirmation to this request until it is out of time.
+    /// Records the sale, with its confirmation pending, before the confirmation goes out: once
+    /// the customer is told, no undo may touch the policy. The follow-up worker leaves the
+    /// confirmation to this request until it is out of time.
+    async fn confirm(&self, receipt: Receipt, message: &NewNotification) -> Answer {
         let answer = Answer::Receipt(receipt.clone());
-        let pending = serde_json::to_string(&message).expect("a notification serializes");
+        let pending = serde_json::to_string(message).expect("a notification serializes");
         let worker_from = db::now() + self.deadline.remaining() + Duration::from_secs(1);
         if let Err(problem) = self.record(&answer, Some((&pending, worker_from))).await {
             return problem;
@@ -183,29 +142,10 @@ impl Run<'_> {
         let sent = self
             .services
             .notification
-            .send(&message, &self.keys.of(Step::Notification), self.deadline)
+            .send(message, &self.keys.of(Step::Notification), self.deadline)
             .await;
-        match sent {
-            Ok(queued) => {
-                let sent = Answer::Receipt(Receipt {
-                    notification_id: Some(queued.id),
-                    notification: NotificationState::Queued,
-                    ..receipt
-                });
-                match self
-                    .journal
-                    .notification_sent(self.purchase, &sent.stored())
-                    .await
-                {
-                    Ok(()) => sent,
-                    // Retries answer the recorded receipt; the worker resends under the same
-                    // key, which the notification service answers with the same notification.
-                    Err(error) => {
-                        tracing::warn!(%error, "cannot record the sent confirmation");
-                        answer
-                    }
-                }
-            }
+        let queued = match sent {
+            Ok(queued) => queued,
             Err(error) => {
                 tracing::warn!("confirmation not sent now ({error}); will retry");
                 let handed_over = self
@@ -216,6 +156,24 @@ impl Run<'_> {
                     tracing::warn!(%error, "cannot hand the confirmation over now");
                 }
                 self.followups.notify_one();
+                return answer;
+            }
+        };
+        let sent = Answer::Receipt(Receipt {
+            notification_id: Some(queued.id),
+            notification: NotificationState::Queued,
+            ..receipt
+        });
+        match self
+            .journal
+            .notification_sent(self.purchase, &sent.stored())
+            .await
+        {
+            Ok(()) => sent,
+            // Retries answer the recorded receipt; the worker resends under the same key,
+            // which the notification service answers with the same notification.
+            Err(error) => {
+                tracing::warn!(%error, "cannot record the sent confirmation");
                 answer
             }
         }
@@ -286,26 +244,5 @@ impl Run<'_> {
         }
         self.followups.notify_one();
         answer
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn each_step_of_each_attempt_has_its_own_key() {
-        let stem = "0".repeat(64);
-        let keys = Keys {
-            stem: &stem,
-            attempt: 2,
-        };
-        assert_eq!(keys.of(Step::Invoice), format!("{stem}#2/invoice"));
-        assert_ne!(keys.of(Step::Policy), keys.of(Step::Invoice));
-        let longest = Keys {
-            stem: &stem,
-            attempt: i64::MAX,
-        };
-        assert!(longest.of(Step::Notification).len() <= 255);
     }
 }

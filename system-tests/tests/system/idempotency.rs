@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use axum::http::Method;
 use nfip_gateway::journal::{NewEntry, PurchaseKey};
-use nfip_gateway::purchase::saga::{Keys, Step};
+use nfip_gateway::purchase::keys::{Keys, Step};
 use nfip_gateway::purchase::{Order, upstream_stem};
 use nfip_gateway::upstream::policy::{Contact, NewPolicy};
 use nfip_kit::db::Backend;

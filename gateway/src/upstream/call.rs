@@ -1,0 +1,127 @@
+//! What a call to an upstream is: its operation, body and key, the deadline it shares with
+//! the rest of the request, and how calls are made (timeouts, retries, the circuit breaker).
+
+use std::time::{Duration, Instant};
+
+use axum::http::{Method, StatusCode};
+use serde::Serialize;
+
+/// When the whole operation must be done by.
+#[derive(Debug, Clone, Copy)]
+pub struct Deadline(Instant);
+
+impl Deadline {
+    pub fn after(budget: Duration) -> Deadline {
+        Deadline(Instant::now() + budget)
+    }
+
+    pub fn remaining(&self) -> Duration {
+        self.0.saturating_duration_since(Instant::now())
+    }
+}
+
+/// How calls to an upstream are made.
+#[derive(Debug, Clone, Copy)]
+pub struct CallPolicy {
+    /// Longest wait for one answer (connect, send, read the whole body).
+    pub hop_timeout: Duration,
+    pub connect_timeout: Duration,
+    /// Attempts per call, the first included.
+    pub attempts: u32,
+    /// First backoff; doubles per retry, with ±50% jitter.
+    pub backoff: Duration,
+    /// Consecutive failures that open the circuit.
+    pub breaker_threshold: u32,
+    /// How long an open circuit fails calls fast before letting one probe through.
+    pub breaker_cooldown: Duration,
+}
+
+impl Default for CallPolicy {
+    fn default() -> Self {
+        CallPolicy {
+            hop_timeout: Duration::from_secs(2),
+            connect_timeout: Duration::from_millis(500),
+            attempts: 3,
+            backoff: Duration::from_millis(25),
+            breaker_threshold: 5,
+            breaker_cooldown: Duration::from_secs(2),
+        }
+    }
+}
+
+/// A request to an upstream.
+pub struct Call<'a, B: Serialize> {
+    /// The operation's `operationId` in the upstream's spec, for metrics and logs.
+    pub operation: &'static str,
+    pub method: Method,
+    pub path: String,
+    pub body: Option<&'a B>,
+    pub idempotency_key: Option<&'a str>,
+    /// The success status the spec declares for this operation.
+    pub success: StatusCode,
+}
+
+impl Call<'_, ()> {
+    /// A read: `GET`, answered 200.
+    pub fn read(operation: &'static str, path: String) -> Self {
+        Call {
+            operation,
+            method: Method::GET,
+            path,
+            body: None,
+            idempotency_key: None,
+            success: StatusCode::OK,
+        }
+    }
+
+    /// An idempotent action without a body (cancel, void): `POST`, answered 200.
+    pub fn action(operation: &'static str, path: String) -> Self {
+        Call {
+            method: Method::POST,
+            ..Call::read(operation, path)
+        }
+    }
+}
+
+impl<'a, B: Serialize> Call<'a, B> {
+    /// A write made safe to repeat by its idempotency key: `POST` with a JSON body.
+    pub fn keyed(
+        operation: &'static str,
+        path: &str,
+        body: &'a B,
+        key: &'a str,
+        success: StatusCode,
+    ) -> Self {
+        Call {
+            operation,
+            method: Method::POST,
+            path: path.to_owned(),
+            body: Some(body),
+            idempotency_key: Some(key),
+            success,
+        }
+    }
+}
+
+/// `base` ±50%.
+pub(super) fn jittered(base: Duration) -> Duration {
+    let bits = uuid::Uuid::new_v4().as_u128() as u64;
+    let unit = (bits >> 11) as f64 / (1u64 << 53) as f64;
+    base.mul_f64(0.5 + unit)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jitter_stays_within_half_either_way() {
+        for _ in 0..100 {
+            let d = jittered(Duration::from_millis(100));
+            assert!(
+                d >= Duration::from_millis(50) && d <= Duration::from_millis(150),
+                "{d:?}"
+            );
+        }
+    }
+}
