@@ -167,7 +167,7 @@ impl Journal {
     }
 
     /// The purchase is over: store the answer and what it sold (the client's own from then
-    /// on), in one transaction; with a confirmation still to send (and when the follow-up worker
+    /// on), in one statement; with a confirmation still to send (and when the follow-up worker
     /// may first send it), the purchase is `confirming` until [`Journal::notification_sent`] or
     /// [`Journal::notification_tried`]. `false` when this run no longer holds the purchase (it
     /// outlived its lease and the follow-up worker took it over to undo it): its answer must
@@ -185,12 +185,12 @@ impl Journal {
         } else {
             PurchaseState::Done
         };
-        let now = db::timestamp(db::now());
-        let mut tx = self.db.begin_write().await?;
+        let (policy, invoice) = outcome.sold.unzip();
         let updated = sqlx::query(sqlx::AssertSqlSafe(format!(
             "UPDATE purchase_journal SET state = $3, \
                lease_until = COALESCE($6, lease_until), status_code = $4, response = $5, \
-               notify_request = $7, notify_next_at = $6, updated_at = $8 \
+               notify_request = $7, notify_next_at = $6, updated_at = $8, \
+               policy_id = $10, invoice_id = $11 \
              WHERE {ROW} AND state = 'running' AND attempt = $9"
         )))
         .bind(&purchase.client)
@@ -200,27 +200,13 @@ impl Journal {
         .bind(outcome.answer.body.as_str())
         .bind(notify_at.map(db::timestamp))
         .bind(notify_request)
-        .bind(&now)
+        .bind(db::timestamp(db::now()))
         .bind(attempt)
-        .execute(&mut *tx)
+        .bind(policy.map(|id| id.to_string()))
+        .bind(invoice.map(|id| id.to_string()))
+        .execute(self.db.pool())
         .await?
         .rows_affected();
-        if updated != 1 {
-            return Ok(false);
-        }
-        if let Some((policy, invoice)) = outcome.sold {
-            sqlx::query(
-                "INSERT INTO ownership (policy_id, invoice_id, client, sold_at) \
-                 VALUES ($1, $2, $3, $4) ON CONFLICT (policy_id) DO NOTHING",
-            )
-            .bind(policy.to_string())
-            .bind(invoice.to_string())
-            .bind(&purchase.client)
-            .bind(&now)
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(true)
+        Ok(updated == 1)
     }
 }

@@ -203,15 +203,24 @@ impl Journal {
     }
 
     /// Forgets up to `limit` purchases finished (or undone and never retried) before `before`:
-    /// a retry with their Idempotency-Key then buys afresh. What they sold stays the client's.
-    /// Returns how many it removed.
+    /// a retry with their Idempotency-Key then buys afresh. What they sold moves to the
+    /// ownership table first, in the same transaction, so it stays the client's. Returns how
+    /// many it removed.
     pub async fn prune(&self, before: OffsetDateTime, limit: u32) -> Result<u64, sqlx::Error> {
-        let removed = sqlx::query(PRUNE)
-            .bind(db::timestamp(before))
+        let before = db::timestamp(before);
+        let mut tx = self.db.begin_write().await?;
+        sqlx::query(KEEP_WHAT_WAS_SOLD)
+            .bind(&before)
             .bind(i64::from(limit))
-            .execute(self.db.pool())
+            .execute(&mut *tx)
+            .await?;
+        let removed = sqlx::query(PRUNE)
+            .bind(&before)
+            .bind(i64::from(limit))
+            .execute(&mut *tx)
             .await?
             .rows_affected();
+        tx.commit().await?;
         Ok(removed)
     }
 
@@ -251,10 +260,22 @@ pub(super) const CLAIM_NOTIFICATIONS: &str = "UPDATE purchase_journal SET notify
      RETURNING client, purchase_key, upstream_key, attempt, notify_request, \
        notify_attempts, request_id, traceparent";
 
-/// Forgets finished purchases: `$1` the oldest time kept, `$2` a limit.
+/// Copies what the oldest finished purchases sold into `ownership`: `$1` the oldest time
+/// kept, `$2` a limit.
+pub(super) const KEEP_WHAT_WAS_SOLD: &str = "INSERT INTO ownership (policy_id, invoice_id, client, sold_at) \
+     SELECT policy_id, invoice_id, client, updated_at FROM purchase_journal \
+     WHERE state IN ('done', 'retry') AND updated_at < $1 \
+       AND policy_id IS NOT NULL AND invoice_id IS NOT NULL \
+     LIMIT $2 \
+     ON CONFLICT (policy_id) DO NOTHING";
+
+/// Forgets finished purchases, never one whose sale is not in `ownership` yet: `$1` the oldest
+/// time kept, `$2` a limit.
 pub(super) const PRUNE: &str = "DELETE FROM purchase_journal WHERE (client, purchase_key) IN ( \
        SELECT client, purchase_key FROM purchase_journal \
-       WHERE state IN ('done', 'retry') AND updated_at < $1 LIMIT $2)";
+       WHERE state IN ('done', 'retry') AND updated_at < $1 \
+         AND (policy_id IS NULL OR policy_id IN (SELECT policy_id FROM ownership)) \
+       LIMIT $2)";
 
 /// The earliest lease to take over and the earliest confirmation due.
 pub(super) fn next_followup_sql() -> String {

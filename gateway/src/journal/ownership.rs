@@ -1,5 +1,6 @@
-//! What each client owns: the policies and invoices it bought through the gateway, kept apart
-//! from the journal so that pruning old purchases never takes them away.
+//! What each client owns: the policies and invoices it bought through the gateway. A sale is
+//! recorded on its journal row; when the row is pruned, what it sold moves to the `ownership`
+//! table first, so pruning never takes it away.
 
 use uuid::Uuid;
 
@@ -13,7 +14,7 @@ pub enum Resource {
 }
 
 impl Resource {
-    /// The ownership column that records it.
+    /// The column that records it, in the journal and in `ownership`.
     fn column(self) -> &'static str {
         match self {
             Resource::Policy => "policy_id",
@@ -32,7 +33,9 @@ impl Journal {
     ) -> Result<bool, sqlx::Error> {
         let column = resource.column();
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT 1 AS owned FROM ownership WHERE {column} = $1 AND client = $2 LIMIT 1"
+            "SELECT 1 AS owned FROM purchase_journal WHERE {column} = $1 AND client = $2 \
+             UNION ALL SELECT 1 AS owned FROM ownership WHERE {column} = $1 AND client = $2 \
+             LIMIT 1"
         )))
         .bind(id.to_string())
         .bind(client)

@@ -5,7 +5,9 @@ use nfip_kit::db::Backend;
 use sqlx::Row;
 
 use super::Journal;
-use super::followups::{CLAIM_NOTIFICATIONS, PRUNE, claim_abandoned_sql, next_followup_sql};
+use super::followups::{
+    CLAIM_NOTIFICATIONS, KEEP_WHAT_WAS_SOLD, PRUNE, claim_abandoned_sql, next_followup_sql,
+};
 
 /// The query with its parameters written in: `$1`, `$2` a time, `$3` a limit.
 fn written_in(sql: &str) -> String {
@@ -28,10 +30,12 @@ nfip_kit::backend_tests! {
                 ("EXPLAIN", "Seq Scan")
             }
         };
+        let keep = KEEP_WHAT_WAS_SOLD.replace("$2", "$3");
         let prune = PRUNE.replace("$2", "$3");
         let queries = [
             (claim_abandoned_sql(), &["purchase_journal_by_state"][..]),
             (CLAIM_NOTIFICATIONS.into(), &["purchase_journal_by_notify"]),
+            (keep, &["purchase_journal_by_age"]),
             (prune, &["purchase_journal_by_age"]),
             (next_followup_sql(), &["purchase_journal_by_state", "purchase_journal_by_notify"]),
         ];

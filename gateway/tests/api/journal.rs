@@ -177,30 +177,6 @@ nfip_kit::backend_tests! {
         assert!(journal.claim_notifications(soon() + Duration::from_secs(1), soon(), 10).await.unwrap().is_empty(), "sent");
     }
 
-    async fn what_clients_bought_before_ownership_had_its_own_table_is_still_theirs(db) {
-        use nfip_gateway::journal::MIGRATIONS;
-        let before = nfip_kit::Db::connect(&db.url, &MIGRATIONS[..2]).await.unwrap();
-        let (policy, invoice) = (Uuid::now_v7(), Uuid::now_v7());
-        sqlx::query(
-            "INSERT INTO purchase_journal (client, purchase_key, fingerprint, order_json, state, \
-             attempt, lease_until, policy_request, notify_attempts, request_id, traceparent, \
-             created_at, updated_at, policy_id, invoice_id) \
-             VALUES ('a', 'k', 'f', '{}', 'done', 1, $1, '{}', 0, 'req', '', $1, $1, $2, $3)",
-        )
-        .bind(db::timestamp(past()))
-        .bind(policy.to_string())
-        .bind(invoice.to_string())
-        .execute(before.pool())
-        .await
-        .unwrap();
-        before.close().await;
-
-        let journal = Journal::connect(&db.url).await.unwrap();
-        assert!(journal.owns("a", Resource::Policy, policy).await.unwrap());
-        assert!(journal.owns("a", Resource::Invoice, invoice).await.unwrap());
-        assert!(!journal.owns("b", Resource::Policy, policy).await.unwrap());
-    }
-
     async fn purchases_in_flight_before_clients_were_told_apart_are_still_undone_with_their_keys(db) {
         use nfip_gateway::journal::MIGRATIONS;
         let legacy = nfip_kit::Db::connect(&db.url, &MIGRATIONS[..1]).await.unwrap();
