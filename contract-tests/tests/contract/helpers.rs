@@ -9,7 +9,7 @@ use nfip_gateway::upstream::CallPolicy;
 use nfip_gateway::{Endpoint, Endpoints, Gateway, Settings};
 use nfip_kit::auth::Callers;
 use nfip_kit::db::Backend;
-use nfip_kit::testing::{TestDatabase, TestServer, eventually};
+use nfip_kit_test::{TestDatabase, TestServer, eventually};
 use serde_json::{Value, json};
 
 pub const KEY: &str = "contract-test-key";
@@ -28,7 +28,8 @@ pub struct Consumer {
     pub providers: Providers,
     gateway: TestServer,
     http: reqwest::Client,
-    db: TestDatabase,
+    /// Kept for as long as the gateway runs; removed with it.
+    _db: TestDatabase,
     built: Option<Gateway>,
 }
 
@@ -78,7 +79,7 @@ impl Consumer {
             providers,
             gateway,
             http: reqwest::Client::new(),
-            db,
+            _db: db,
             built: Some(built),
         }
     }
@@ -146,7 +147,6 @@ impl Consumer {
         if let Some(built) = self.built.take() {
             built.stop().await;
         }
-        self.db.drop().await;
     }
 }
 

@@ -15,7 +15,7 @@ use nfip_contract_tests::replay;
 use nfip_contract_tests::states::Target;
 use nfip_contract_tests::verify::{self, States};
 use nfip_kit::db::Backend;
-use nfip_kit::testing::{TestDatabase, TestServer, caller_headers, callers};
+use nfip_kit_test::{TestDatabase, TestServer, caller_headers, callers};
 
 const SNAPSHOTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/contract/snapshots");
 
@@ -24,7 +24,8 @@ struct Real {
     spec: Spec,
     server: TestServer,
     http: reqwest::Client,
-    db: TestDatabase,
+    /// Kept for as long as the service runs; removed with it.
+    _db: TestDatabase,
 }
 
 impl Real {
@@ -67,7 +68,7 @@ impl Real {
                 .default_headers(caller_headers())
                 .build()
                 .unwrap(),
-            db,
+            _db: db,
         }
     }
 }
@@ -93,7 +94,6 @@ async fn verify(name: &str) {
         verdicts.iter().any(verify::Verdict::passed),
         "nothing of {name} was replayed"
     );
-    real.db.drop().await;
 }
 
 #[tokio::test]

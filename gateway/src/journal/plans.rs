@@ -16,7 +16,7 @@ fn written_in(sql: &str) -> String {
         .replace("$1", "'2026-11-25T09:00:00.000000Z'")
 }
 
-nfip_kit::backend_tests! {
+nfip_kit_test::backend_tests! {
     /// However large the journal grows, the follow-up worker's and the pruning's queries
     /// each search an index range: none scans the table (PostgreSQL is told to avoid seq
     /// scans where it can, as it would prefer one on a small table).

@@ -53,7 +53,6 @@ async fn requests_without_a_valid_key_are_401() {
             .unwrap();
         assert_eq!(response.status(), 200, "{open}");
     }
-    gateway.db.drop().await;
 }
 
 #[tokio::test]
@@ -154,7 +153,6 @@ async fn bad_purchases_are_refused_before_any_service_is_called() {
         .unwrap();
     let answer = problem(pay, 400).await;
     assert_eq!(answer["errors"][0]["pointer"], "Idempotency-Key");
-    gateway.db.drop().await;
 }
 
 #[tokio::test]
@@ -180,7 +178,6 @@ async fn bad_paths_and_unknown_routes_are_problems() {
         .await
         .unwrap();
     problem(delete, 405).await;
-    gateway.db.drop().await;
 }
 
 #[tokio::test]
@@ -217,5 +214,4 @@ async fn an_unreachable_service_is_a_503_naming_it() {
         metrics.contains("upstream=\"risk\",operation=\"get_risk\",outcome=\"unreachable\""),
         "{metrics}"
     );
-    gateway.db.drop().await;
 }

@@ -3,14 +3,16 @@ use std::time::Duration;
 use nfip_gateway::{Endpoint, Endpoints, Gateway, Settings};
 use nfip_kit::auth::Callers;
 use nfip_kit::db::Backend;
-use nfip_kit::testing::{TestDatabase, TestServer};
+pub use nfip_kit_test::problem;
+use nfip_kit_test::{TestDatabase, TestServer};
 
 pub const KEY: &str = "test-key";
 
 pub struct TestGateway {
     pub server: TestServer,
     pub http: reqwest::Client,
-    pub db: TestDatabase,
+    /// Kept for as long as the gateway runs; removed with it.
+    _db: TestDatabase,
     /// The gateway, its follow-up worker running.
     pub built: Gateway,
 }
@@ -46,18 +48,7 @@ pub async fn spawn_with(adjust: impl FnOnce(&mut Settings)) -> TestGateway {
     TestGateway {
         server,
         http: reqwest::Client::new(),
-        db,
+        _db: db,
         built: gateway,
     }
-}
-
-pub async fn problem(response: reqwest::Response, status: u16) -> serde_json::Value {
-    assert_eq!(response.status().as_u16(), status, "status");
-    assert_eq!(
-        response.headers()["content-type"],
-        "application/problem+json"
-    );
-    let body: serde_json::Value = response.json().await.expect("problem body is JSON");
-    assert_eq!(body["status"], status, "{body}");
-    body
 }

@@ -56,7 +56,7 @@ fn done(answer: &StoredAnswer) -> Outcome<'_> {
     Outcome { answer, sold: None }
 }
 
-nfip_kit::backend_tests! {
+nfip_kit_test::backend_tests! {
     async fn one_request_holds_a_key_and_retries_get_its_answer(db) {
         let journal = Journal::connect(&db.url).await.unwrap();
         let k = key("a", "k");

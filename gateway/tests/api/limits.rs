@@ -7,7 +7,7 @@ use std::time::Duration;
 use nfip_gateway::clients::RateLimit;
 use nfip_kit::auth::{Callers, entry};
 use nfip_kit::serve::Limits;
-use nfip_kit::testing::{TestServer, eventually};
+use nfip_kit_test::{TestServer, eventually};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -59,7 +59,6 @@ async fn a_client_over_its_rate_gets_a_429_that_says_when_to_retry_and_others_go
         400,
         "b has its own bucket"
     );
-    gateway.db.drop().await;
 }
 
 #[tokio::test]
@@ -109,7 +108,6 @@ async fn past_the_connection_cap_health_checks_are_answered_and_the_rest_told_to
         },
     )
     .await;
-    gateway.db.drop().await;
 }
 
 /// Sends a request head announcing 100 bytes of body, then only 5 of them.
@@ -146,14 +144,13 @@ async fn a_body_shorter_than_announced_is_not_waited_for() {
     // A stranger is refused before its body is read at all.
     let answer = short_body(&server, None).await;
     assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
-    gateway.db.drop().await;
 }
 
 #[tokio::test]
 async fn an_upstream_the_gateway_cannot_call_is_refused_at_start_not_at_every_call() {
     use nfip_gateway::{Endpoint, Endpoints, Gateway, Settings};
     use nfip_kit::db::Backend;
-    use nfip_kit::testing::TestDatabase;
+    use nfip_kit_test::TestDatabase;
 
     let db = TestDatabase::create(Backend::Sqlite).await;
     let fine = Endpoint::new("http://127.0.0.1:8082", None);
@@ -188,5 +185,4 @@ async fn an_upstream_the_gateway_cannot_call_is_refused_at_start_not_at_every_ca
     settings.upstream_ca_pem = Some(b"not a certificate".to_vec());
     let refused = Gateway::build(settings).await.err().unwrap();
     assert!(refused.starts_with("UPSTREAM_CA_FILE"), "{refused}");
-    db.drop().await;
 }

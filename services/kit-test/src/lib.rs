@@ -15,8 +15,8 @@ use sqlx::{Connection, Executor};
 use tokio::net::TcpListener;
 use uuid::Uuid;
 
-pub use nfip_kit::db::Backend;
 use nfip_kit::auth::Callers;
+pub use nfip_kit::db::Backend;
 use nfip_kit::serve::Limits;
 
 /// The key tests present to a service, as the gateway does, and the caller it names.
@@ -389,17 +389,17 @@ pub fn assert_committed(openapi: &utoipa::openapi::OpenApi, committed: &std::pat
     );
 }
 
-/// The spec drift tests of a crate: the committed `openapi/<name>.json` (at `$committed`,
-/// relative to the crate) is what `$openapi()` generates, and what the app `$spawn` starts on a
-/// fresh SQLite database serves at `/openapi.json`. `$spawn` is given the database and returns
-/// a [`TestClient`] (or anything that derefs to one).
+/// The spec drift tests of a crate: the committed spec (at `$committed`, relative to the
+/// crate) is what `$openapi()` generates, and what the app `$spawn` starts on a fresh SQLite
+/// database `$db` serves at `/openapi.json`. `$spawn` evaluates to a future of anything with a
+/// `get` like [`TestClient::get`].
 ///
 /// ```ignore
-/// nfip_kit_test::spec_tests!("../../openapi/billing.json", nfip_billing::openapi, spawn_app);
+/// nfip_kit_test::spec_tests!("../../openapi/billing.json", nfip_billing::openapi, |db| spawn_app(&db));
 /// ```
 #[macro_export]
 macro_rules! spec_tests {
-    ($committed:literal, $openapi:path, $spawn:path) => {
+    ($committed:literal, $openapi:path, |$db:ident| $spawn:expr) => {
         const COMMITTED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/", $committed);
 
         #[test]
@@ -409,8 +409,8 @@ macro_rules! spec_tests {
 
         #[tokio::test]
         async fn served_spec_is_the_committed_file() {
-            let db = $crate::TestDatabase::create($crate::Backend::Sqlite).await;
-            let app = $spawn(&db).await;
+            let $db = $crate::TestDatabase::create($crate::Backend::Sqlite).await;
+            let app = $spawn.await;
             let served = app.get("/openapi.json").await.text().await.unwrap();
             assert_eq!(served, std::fs::read_to_string(COMMITTED).unwrap());
         }

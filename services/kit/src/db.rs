@@ -370,53 +370,6 @@ impl FromStr for Backend {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::TestDatabase;
-
-    const COUNTED: &[Migration] = &[Migration {
-        version: 1,
-        description: "counted",
-        sql: "CREATE TABLE counted (n BIGINT NOT NULL); INSERT INTO counted (n) VALUES (1);",
-    }];
-
-    /// Replicas starting together all migrate the same PostgreSQL database: each migration runs
-    /// once (sqlx holds an advisory lock while it migrates), and every replica starts.
-    #[tokio::test]
-    async fn replicas_starting_at_once_migrate_once() {
-        let database = TestDatabase::create(Backend::Postgres).await;
-        let replicas: Vec<_> = (0..6)
-            .map(|_| {
-                let url = database.url.clone();
-                tokio::spawn(async move { Db::connect(&url, COUNTED).await })
-            })
-            .collect();
-        let mut started = Vec::new();
-        for replica in replicas {
-            started.push(replica.await.unwrap().expect("every replica starts"));
-        }
-        let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM counted")
-            .fetch_one(started[0].pool())
-            .await
-            .unwrap();
-        assert_eq!(rows, 1);
-        for db in &started {
-            db.close().await;
-        }
-        database.drop().await;
-    }
-
-    #[tokio::test]
-    async fn the_postgres_pool_size_is_configurable() {
-        let database = TestDatabase::create(Backend::Postgres).await;
-        DbArgs { db_pool_size: 3 }.apply();
-        let db = Db::connect(&database.url, &[]).await.unwrap();
-        DbArgs {
-            db_pool_size: DbArgs::DEFAULT_POOL_SIZE,
-        }
-        .apply();
-        assert_eq!(db.pool().options().get_max_connections(), 3);
-        db.close().await;
-        database.drop().await;
-    }
 
     #[test]
     fn redacts_passwords_only() {

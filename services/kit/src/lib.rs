@@ -13,7 +13,6 @@ pub mod serve;
 pub mod service;
 pub mod spec;
 pub mod telemetry;
-pub mod testing;
 pub mod validate;
 
 pub use db::Db;

@@ -5,15 +5,16 @@ use std::time::{Duration, Instant};
 
 use axum::http::Method;
 use nfip_kit::db::Backend;
-use nfip_kit::testing::eventually;
+use nfip_kit_test::eventually;
 use serde_json::Value;
 
-use crate::helpers::{DEADLINE, HOP_TIMEOUT, Stack, order, problem};
+use crate::helpers::{DEADLINE, HOP_TIMEOUT, Stack, order};
 use crate::proxy::Fault;
+use nfip_kit_test::problem;
 
 const INVOICES: &str = "/api/invoices";
 
-nfip_kit::backend_tests! {
+nfip_kit_test::backend_tests! {
     async fn billing_down_leaves_no_orphan_policy(db) {
         let stack = Stack::start(db.backend).await;
         stack.billing.proxy.fail(Method::POST, INVOICES, Fault::Status(503));
@@ -153,7 +154,7 @@ async fn an_undo_that_cannot_finish_now_is_finished_by_the_follow_up_worker() {
     );
     stack.billing.proxy.heal();
     stack.settles_at(0, 1, 0, 1).await;
-    nfip_kit::testing::eventually(
+    nfip_kit_test::eventually(
         "the purchase to be open to a retry",
         Duration::from_secs(10),
         || async {
@@ -210,7 +211,7 @@ async fn a_notification_failure_does_not_undo_the_sale_and_is_delivered_later() 
     stack.notification.proxy.heal();
     stack.followups_wake.notify_one();
     let policy = receipt["policy_id"].as_str().unwrap().to_owned();
-    nfip_kit::testing::eventually("the late confirmation", Duration::from_secs(10), || async {
+    nfip_kit_test::eventually("the late confirmation", Duration::from_secs(10), || async {
         let queued = stack
             .notification
             .count("notifications", &format!("policy_id = '{policy}'"))

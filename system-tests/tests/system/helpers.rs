@@ -8,7 +8,7 @@ use nfip_gateway::{Endpoint, Endpoints, Gateway, Journal, Settings};
 use nfip_kit::auth::{Callers, entry};
 use nfip_kit::db::Backend;
 use nfip_kit::serve::Limits;
-use nfip_kit::testing::{CALLER_KEY, TestDatabase, TestServer, callers, eventually};
+use nfip_kit_test::{CALLER_KEY, TestDatabase, TestServer, callers, eventually};
 use nfip_notification::delivery::{Outbox, RetryPolicy, Worker};
 use serde_json::{Value, json};
 use sqlx::Row;
@@ -62,7 +62,8 @@ pub struct Stack {
     /// Wakes the gateway's follow-up worker.
     pub followups_wake: Arc<Notify>,
     outbox: PathBuf,
-    databases: Vec<TestDatabase>,
+    /// Kept for as long as the stack runs; removed with it.
+    _databases: Vec<TestDatabase>,
     worker: Option<Worker>,
     gateway_process: Option<Gateway>,
 }
@@ -180,7 +181,7 @@ impl Stack {
             journal,
             followups_wake,
             outbox,
-            databases,
+            _databases: databases,
             worker: Some(worker),
             gateway_process: Some(built),
         }
@@ -194,9 +195,7 @@ impl Stack {
             worker.stop().await;
         }
         let _ = std::fs::remove_dir_all(&self.outbox);
-        for db in self.databases.drain(..) {
-            db.drop().await;
-        }
+        // The databases go with `self`.
     }
 
     pub fn post(&self, path: &str) -> reqwest::RequestBuilder {
@@ -290,15 +289,4 @@ pub fn order(zipcode: &str) -> Value {
         "user": "Ada Lovelace",
         "contact": {"email": "ada@example.org"}
     })
-}
-
-pub async fn problem(response: reqwest::Response, status: u16) -> Value {
-    assert_eq!(response.status().as_u16(), status, "status");
-    assert_eq!(
-        response.headers()["content-type"],
-        "application/problem+json"
-    );
-    let body: Value = response.json().await.expect("problem body is JSON");
-    assert_eq!(body["status"], status, "{body}");
-    body
 }

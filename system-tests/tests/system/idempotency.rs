@@ -12,10 +12,11 @@ use nfip_gateway::upstream::policy::{Contact, NewPolicy};
 use nfip_kit::db::Backend;
 use serde_json::Value;
 
-use crate::helpers::{Stack, order, problem};
+use crate::helpers::{Stack, order};
 use crate::proxy::Fault;
+use nfip_kit_test::problem;
 
-nfip_kit::backend_tests! {
+nfip_kit_test::backend_tests! {
     async fn fifty_concurrent_retries_make_one_purchase(db) {
         let stack = Stack::start(db.backend).await;
         let tasks: Vec<_> = (0..50)
@@ -146,7 +147,7 @@ async fn a_purchase_abandoned_by_a_crashed_gateway_is_undone() {
     let created = stack
         .http
         .post(stack.policy.server.url("/api/policies"))
-        .headers(nfip_kit::testing::caller_headers())
+        .headers(nfip_kit_test::caller_headers())
         .header(
             "idempotency-key",
             Keys {

@@ -10,7 +10,7 @@ use axum::body::Bytes;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use nfip_kit::testing::TestServer;
+use nfip_kit_test::TestServer;
 
 #[derive(Debug, Clone)]
 pub enum Fault {

@@ -1,11 +1,12 @@
 use std::time::Duration;
 
-use nfip_kit::testing::eventually;
+use nfip_kit_test::eventually;
 use serde_json::{Value, json};
 
-use crate::helpers::{Stack, order, problem};
+use crate::helpers::{Stack, order};
+use nfip_kit_test::problem;
 
-nfip_kit::backend_tests! {
+nfip_kit_test::backend_tests! {
     async fn a_purchase_creates_a_policy_an_invoice_and_a_confirmation(db) {
         let stack = Stack::start(db.backend).await;
         let response = stack.purchase(&order("33139"), None).await;

@@ -2,10 +2,11 @@
 //! stack (issue 9), each of which failed on the code before the fix.
 
 use nfip_kit::db::Backend;
-use nfip_kit::testing::caller_headers;
+use nfip_kit_test::caller_headers;
 use serde_json::{Value, json};
 
-use crate::helpers::{KEY, OTHER_KEY, Stack, order, problem};
+use crate::helpers::{KEY, OTHER_KEY, Stack, order};
+use nfip_kit_test::problem;
 
 async fn json(response: reqwest::Response) -> Value {
     response.json().await.expect("a JSON body")
@@ -380,7 +381,7 @@ async fn serve_tls(app: axum::Router) -> (u16, String) {
 #[tokio::test]
 async fn the_gateway_calls_a_service_over_https_trusting_a_private_ca() {
     use nfip_gateway::{Endpoint, Endpoints, Gateway, Settings};
-    use nfip_kit::testing::{CALLER_KEY, TestDatabase, TestServer, callers};
+    use nfip_kit_test::{CALLER_KEY, TestDatabase, TestServer, callers};
 
     let db = TestDatabase::create(Backend::Sqlite).await;
     let ratings = nfip_risk::RatingStore::connect(&db.url).await.unwrap();
@@ -431,6 +432,4 @@ async fn the_gateway_calls_a_service_over_https_trusting_a_private_ca() {
     assert_eq!(refused["upstream"], "risk");
     trusting.stop().await;
     doubting.stop().await;
-    db.drop().await;
-    journal.drop().await;
 }

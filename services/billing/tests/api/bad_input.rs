@@ -1,7 +1,7 @@
 //! Each class of bad input gets a 4xx problem that names it, and writes nothing.
 
 use nfip_kit::db::Backend;
-use nfip_kit::testing::TestDatabase;
+use nfip_kit_test::TestDatabase;
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, problem, spawn_app};
@@ -64,7 +64,6 @@ async fn bad_invoice_bodies_are_4xx_problems_and_write_nothing() {
         );
     }
     assert_eq!(app.count("invoices").await, 0);
-    db.drop().await;
 }
 
 #[tokio::test]
@@ -119,5 +118,4 @@ async fn bad_payments_paths_and_methods_are_problems_and_charge_nothing() {
     )
     .await;
     assert_eq!(app.count("payments").await, 0);
-    db.drop().await;
 }

@@ -1,16 +1,16 @@
 //! What a 2xx acknowledged survives the process being killed with SIGKILL.
 
-use nfip_kit::testing::ServiceProcess;
+use nfip_kit_test::ServiceProcess;
 use serde_json::{Value, json};
 
 use crate::helpers::new_invoice;
 
 const BINARY: &str = env!("CARGO_BIN_EXE_nfip-billing");
 
-nfip_kit::backend_tests! {
+nfip_kit_test::backend_tests! {
     async fn a_payment_survives_kill_9_and_is_not_charged_again(db) {
         let args = ["--listen", "127.0.0.1:0", "--database-url", db.url.as_str()];
-        let http = reqwest::Client::builder().default_headers(nfip_kit::testing::caller_headers()).build().unwrap();
+        let http = reqwest::Client::builder().default_headers(nfip_kit_test::caller_headers()).build().unwrap();
         let pay = |process: &ServiceProcess, invoice: &str| {
             http.post(process.url(&format!("/api/invoices/{invoice}/payments")))
                 .header("idempotency-key", "pay-once")

@@ -1,10 +1,11 @@
 use nfip_billing::{AppState, BillingStore};
-use nfip_kit::testing::{TestDatabase, TestServer};
+pub use nfip_kit_test::problem;
+use nfip_kit_test::{TestClient, TestDatabase};
 use serde_json::{Value, json};
 
 pub struct TestApp {
-    pub server: TestServer,
-    pub http: reqwest::Client,
+    /// The app, and a client that calls it as the gateway does.
+    pub client: TestClient,
     pub billing: BillingStore,
 }
 
@@ -12,21 +13,14 @@ pub async fn spawn_app(db: &TestDatabase) -> TestApp {
     let billing = BillingStore::connect(&db.url)
         .await
         .expect("open the billing store");
-    let server = TestServer::spawn(nfip_billing::app(
+    let client = TestClient::spawn(nfip_billing::app(
         AppState {
             billing: billing.clone(),
         },
-        nfip_kit::testing::callers(),
+        nfip_kit_test::callers(),
     ))
     .await;
-    TestApp {
-        server,
-        http: reqwest::Client::builder()
-            .default_headers(nfip_kit::testing::caller_headers())
-            .build()
-            .unwrap(),
-        billing,
-    }
+    TestApp { client, billing }
 }
 
 pub fn new_invoice(base_rate_cents: i64, risk_score: f64) -> Value {
@@ -38,23 +32,6 @@ pub fn new_invoice(base_rate_cents: i64, risk_score: f64) -> Value {
 }
 
 impl TestApp {
-    pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.http
-            .get(self.server.url(path))
-            .send()
-            .await
-            .expect("request reaches the app")
-    }
-
-    pub async fn post(&self, path: &str, body: &Value) -> reqwest::Response {
-        self.http
-            .post(self.server.url(path))
-            .json(body)
-            .send()
-            .await
-            .expect("request reaches the app")
-    }
-
     /// Issues an invoice and returns its id.
     pub async fn invoice(&self, base_rate_cents: i64, risk_score: f64) -> String {
         let response = self
@@ -93,13 +70,10 @@ impl TestApp {
     }
 }
 
-pub async fn problem(response: reqwest::Response, status: u16) -> Value {
-    assert_eq!(response.status().as_u16(), status, "status");
-    assert_eq!(
-        response.headers()["content-type"],
-        "application/problem+json"
-    );
-    let body: Value = response.json().await.expect("problem body is JSON");
-    assert_eq!(body["status"], status, "{body}");
-    body
+impl std::ops::Deref for TestApp {
+    type Target = TestClient;
+
+    fn deref(&self) -> &TestClient {
+        &self.client
+    }
 }

@@ -2,7 +2,7 @@ use serde_json::Value;
 
 use crate::helpers::{new_invoice, problem, spawn_app};
 
-nfip_kit::backend_tests! {
+nfip_kit_test::backend_tests! {
     async fn prices_an_invoice_exactly_in_cents(db) {
         let app = spawn_app(db).await;
         let response = app.post("/api/invoices", &new_invoice(120_000, 0.9)).await;

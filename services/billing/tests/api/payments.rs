@@ -4,7 +4,7 @@ use serde_json::Value;
 
 use crate::helpers::{problem, spawn_app};
 
-nfip_kit::backend_tests! {
+nfip_kit_test::backend_tests! {
     async fn a_payment_charges_once_per_key(db) {
         let app = spawn_app(db).await;
         let invoice = app.invoice(120_000, 0.9).await;

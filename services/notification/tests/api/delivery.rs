@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::{FAST_RETRY, Flaky, email, outbox, outbox_dir, spawn_app};
 
-nfip_kit::backend_tests! {
+nfip_kit_test::backend_tests! {
     async fn email_and_sms_are_delivered_to_the_outbox(db) {
         let dir = outbox_dir();
         let app = spawn_app(db, Arc::new(outbox(&dir)), FAST_RETRY).await;

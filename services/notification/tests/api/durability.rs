@@ -2,14 +2,14 @@
 
 use std::time::Duration;
 
-use nfip_kit::testing::{ServiceProcess, eventually};
+use nfip_kit_test::{ServiceProcess, eventually};
 use serde_json::Value;
 
 use crate::helpers::{email, outbox_dir};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_nfip-notification");
 
-nfip_kit::backend_tests! {
+nfip_kit_test::backend_tests! {
     async fn a_queued_notification_is_delivered_after_kill_9(db) {
         let dir = outbox_dir();
         let outbox = dir.to_str().unwrap();
@@ -20,7 +20,7 @@ nfip_kit::backend_tests! {
         ];
         // First life: the SMTP relay is down (nothing listens on port 9), so the message stays queued.
         let down = [&common[..], &["--smtp-host", "127.0.0.1", "--smtp-port", "9", "--retry-base-ms", "5", "--retry-cap-ms", "50", "--max-attempts", "1000"]].concat();
-        let http = reqwest::Client::builder().default_headers(nfip_kit::testing::caller_headers()).build().unwrap();
+        let http = reqwest::Client::builder().default_headers(nfip_kit_test::caller_headers()).build().unwrap();
         let process = ServiceProcess::start(BINARY, &down).await;
         let response = http.post(process.url("/api/notifications")).json(&email("ada@example.org")).send().await.unwrap();
         assert_eq!(response.status(), 202);

@@ -3,15 +3,16 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use nfip_kit::testing::{TestDatabase, TestServer, eventually};
+pub use nfip_kit_test::problem;
+use nfip_kit_test::{TestClient, TestDatabase, eventually};
 use nfip_notification::delivery::{BoxFuture, Deliver, DeliveryError, Outbox, RetryPolicy, Worker};
 use nfip_notification::domain::Notification;
 use nfip_notification::{AppState, NotificationStore};
 use serde_json::{Value, json};
 
 pub struct TestApp {
-    pub server: TestServer,
-    pub http: reqwest::Client,
+    /// The app, and a client that calls it as the gateway does.
+    pub client: TestClient,
     pub store: NotificationStore,
     pub worker: Option<Worker>,
 }
@@ -43,20 +44,16 @@ pub async fn spawn_app(
         .await
         .expect("open the store");
     let worker = Worker::spawn(store.clone(), channel, retry);
-    let server = TestServer::spawn(nfip_notification::app(
+    let client = TestClient::spawn(nfip_notification::app(
         AppState {
             notifications: store.clone(),
             wake: worker.waker(),
         },
-        nfip_kit::testing::callers(),
+        nfip_kit_test::callers(),
     ))
     .await;
     TestApp {
-        server,
-        http: reqwest::Client::builder()
-            .default_headers(nfip_kit::testing::caller_headers())
-            .build()
-            .unwrap(),
+        client,
         store,
         worker: Some(worker),
     }
@@ -67,23 +64,6 @@ pub fn email(to: &str) -> Value {
 }
 
 impl TestApp {
-    pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.http
-            .get(self.server.url(path))
-            .send()
-            .await
-            .expect("request reaches the app")
-    }
-
-    pub async fn post(&self, path: &str, body: &Value) -> reqwest::Response {
-        self.http
-            .post(self.server.url(path))
-            .json(body)
-            .send()
-            .await
-            .expect("request reaches the app")
-    }
-
     /// Queues a notification, returning its URL.
     pub async fn send(&self, body: &Value) -> String {
         let response = self.post("/api/notifications", body).await;
@@ -152,13 +132,10 @@ impl Deliver for Flaky {
     }
 }
 
-pub async fn problem(response: reqwest::Response, status: u16) -> Value {
-    assert_eq!(response.status().as_u16(), status, "status");
-    assert_eq!(
-        response.headers()["content-type"],
-        "application/problem+json"
-    );
-    let body: Value = response.json().await.expect("problem body is JSON");
-    assert_eq!(body["status"], status, "{body}");
-    body
+impl std::ops::Deref for TestApp {
+    type Target = TestClient;
+
+    fn deref(&self) -> &TestClient {
+        &self.client
+    }
 }

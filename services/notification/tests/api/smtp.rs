@@ -4,7 +4,7 @@
 use std::sync::{Arc, Mutex};
 
 use nfip_kit::db::Backend;
-use nfip_kit::testing::TestDatabase;
+use nfip_kit_test::TestDatabase;
 use nfip_notification::delivery::{Relay, Smtp};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
@@ -93,5 +93,4 @@ async fn email_goes_through_smtp_and_a_451_is_retried() {
         messages[0]
     );
     assert!(!dir.exists(), "email did not go to the outbox");
-    db.drop().await;
 }

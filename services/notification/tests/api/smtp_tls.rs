@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use nfip_kit::db::Backend;
-use nfip_kit::testing::{TestDatabase, eventually};
+use nfip_kit_test::{TestDatabase, eventually};
 use nfip_notification::delivery::{Relay, Smtp, SmtpSecurity};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
@@ -93,11 +93,8 @@ async fn send_through(relay: Relay) -> serde_json::Value {
     let from = "NFIP <no-reply@nfip.invalid>".parse().unwrap();
     let channel = Arc::new(Smtp::new(&relay, from, outbox(&outbox_dir())).unwrap());
     let app = spawn_app(&db, channel, FAST_RETRY).await;
-    let settled = app
-        .settled(&app.send(&email("ada@example.org")).await)
-        .await;
-    db.drop().await;
-    settled
+    app.settled(&app.send(&email("ada@example.org")).await)
+        .await
 }
 
 #[tokio::test]

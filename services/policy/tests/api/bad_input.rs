@@ -1,7 +1,7 @@
 //! Each class of bad input gets a 4xx problem that names it, and writes nothing.
 
 use nfip_kit::db::Backend;
-use nfip_kit::testing::TestDatabase;
+use nfip_kit_test::TestDatabase;
 use serde_json::{Value, json};
 
 use crate::helpers::{new_policy, problem, spawn_app};
@@ -97,7 +97,6 @@ async fn bad_bodies_are_4xx_problems_naming_the_field_and_write_nothing() {
     problem(bad_key, 400).await;
 
     assert_eq!(app.stored().await, 0, "no bad request wrote anything");
-    db.drop().await;
 }
 
 #[tokio::test]
@@ -134,5 +133,4 @@ async fn bad_paths_queries_routes_and_methods_are_problems() {
         .await
         .unwrap();
     problem(delete, 405).await;
-    db.drop().await;
 }

@@ -1,16 +1,16 @@
 //! What a 2xx acknowledged survives the process being killed with SIGKILL.
 
-use nfip_kit::testing::ServiceProcess;
+use nfip_kit_test::ServiceProcess;
 use serde_json::Value;
 
 use crate::helpers::new_policy;
 
 const BINARY: &str = env!("CARGO_BIN_EXE_nfip-policy");
 
-nfip_kit::backend_tests! {
+nfip_kit_test::backend_tests! {
     async fn an_acknowledged_policy_survives_kill_9(db) {
         let args = ["--listen", "127.0.0.1:0", "--database-url", db.url.as_str()];
-        let http = reqwest::Client::builder().default_headers(nfip_kit::testing::caller_headers()).build().unwrap();
+        let http = reqwest::Client::builder().default_headers(nfip_kit_test::caller_headers()).build().unwrap();
         let process = ServiceProcess::start(BINARY, &args).await;
         let created: Value = http
             .post(process.url("/api/policies"))
@@ -35,7 +35,7 @@ nfip_kit::backend_tests! {
 /// SIGTERM to stop it.
 #[tokio::test]
 async fn the_binary_probes_its_readiness_and_stops_cleanly_on_sigterm() {
-    let db = nfip_kit::testing::TestDatabase::create(nfip_kit::db::Backend::Sqlite).await;
+    let db = nfip_kit_test::TestDatabase::create(nfip_kit::db::Backend::Sqlite).await;
     let args = ["--listen", "127.0.0.1:0", "--database-url", db.url.as_str()];
     let process = ServiceProcess::start(BINARY, &args).await;
     let listen = process.addr.to_string();
@@ -53,5 +53,4 @@ async fn the_binary_probes_its_readiness_and_stops_cleanly_on_sigterm() {
     assert!(!after.status.success());
     let said = String::from_utf8_lossy(&after.stderr);
     assert!(said.contains("/readyz: no answer"), "{said}");
-    db.drop().await;
 }

@@ -1,10 +1,11 @@
-use nfip_kit::testing::{TestDatabase, TestServer};
+pub use nfip_kit_test::problem;
+use nfip_kit_test::{TestClient, TestDatabase};
 use nfip_policy::{AppState, PolicyStore};
 use serde_json::{Value, json};
 
 pub struct TestApp {
-    pub server: TestServer,
-    pub http: reqwest::Client,
+    /// The app, and a client that calls it as the gateway does.
+    pub client: TestClient,
     pub policies: PolicyStore,
 }
 
@@ -12,21 +13,14 @@ pub async fn spawn_app(db: &TestDatabase) -> TestApp {
     let policies = PolicyStore::connect(&db.url)
         .await
         .expect("open the policy store");
-    let server = TestServer::spawn(nfip_policy::app(
+    let client = TestClient::spawn(nfip_policy::app(
         AppState {
             policies: policies.clone(),
         },
-        nfip_kit::testing::callers(),
+        nfip_kit_test::callers(),
     ))
     .await;
-    TestApp {
-        server,
-        http: reqwest::Client::builder()
-            .default_headers(nfip_kit::testing::caller_headers())
-            .build()
-            .unwrap(),
-        policies,
-    }
+    TestApp { client, policies }
 }
 
 pub fn new_policy(holder: &str) -> Value {
@@ -39,23 +33,6 @@ pub fn new_policy(holder: &str) -> Value {
 }
 
 impl TestApp {
-    pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.http
-            .get(self.server.url(path))
-            .send()
-            .await
-            .expect("request reaches the app")
-    }
-
-    pub async fn post(&self, path: &str, body: &Value) -> reqwest::Response {
-        self.http
-            .post(self.server.url(path))
-            .json(body)
-            .send()
-            .await
-            .expect("request reaches the app")
-    }
-
     pub async fn create(&self, holder: &str) -> Value {
         let response = self.post("/api/policies", &new_policy(holder)).await;
         assert_eq!(response.status(), 201);
@@ -73,14 +50,10 @@ impl TestApp {
     }
 }
 
-/// Reads a problem+json answer, checking its media type and that its status matches.
-pub async fn problem(response: reqwest::Response, status: u16) -> Value {
-    assert_eq!(response.status().as_u16(), status, "status");
-    assert_eq!(
-        response.headers()["content-type"],
-        "application/problem+json"
-    );
-    let body: Value = response.json().await.expect("problem body is JSON");
-    assert_eq!(body["status"], status, "{body}");
-    body
+impl std::ops::Deref for TestApp {
+    type Target = TestClient;
+
+    fn deref(&self) -> &TestClient {
+        &self.client
+    }
 }

@@ -2,7 +2,7 @@ use serde_json::Value;
 
 use crate::helpers::{new_policy, problem, spawn_app};
 
-nfip_kit::backend_tests! {
+nfip_kit_test::backend_tests! {
     async fn creates_then_reads_a_policy(db) {
         let app = spawn_app(db).await;
         let response = app.post("/api/policies", &new_policy("Ada Lovelace")).await;

@@ -1,22 +1,7 @@
-use std::path::Path;
-
-use nfip_kit::db::Backend;
-use nfip_kit::testing::TestDatabase;
+//! The committed spec is what the code generates and what the service serves.
 
 use crate::helpers::spawn_app;
 
-const COMMITTED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../openapi/policy.json");
-
-#[test]
-fn committed_spec_is_up_to_date() {
-    nfip_kit::spec::assert_committed(&nfip_policy::openapi(), Path::new(COMMITTED));
-}
-
-#[tokio::test]
-async fn served_spec_is_the_committed_file() {
-    let db = TestDatabase::create(Backend::Sqlite).await;
-    let app = spawn_app(&db).await;
-    let served = app.get("/openapi.json").await.text().await.unwrap();
-    assert_eq!(served, std::fs::read_to_string(COMMITTED).unwrap());
-    db.drop().await;
-}
+nfip_kit_test::spec_tests!("../../openapi/policy.json", nfip_policy::openapi, |db| {
+    spawn_app(&db)
+});

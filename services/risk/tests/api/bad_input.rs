@@ -1,7 +1,7 @@
 //! Each class of bad input gets a 4xx problem that names it; never a 5xx.
 
 use nfip_kit::db::Backend;
-use nfip_kit::testing::TestDatabase;
+use nfip_kit_test::TestDatabase;
 
 use crate::helpers::{problem, spawn_app};
 
@@ -14,7 +14,6 @@ async fn malformed_zip_codes_are_400_naming_the_parameter() {
         assert_eq!(body["type"], "urn:nfip:problem:invalid-parameter", "{bad}");
         assert_eq!(body["errors"][0]["pointer"], "zipcode", "{bad}");
     }
-    db.drop().await;
 }
 
 #[tokio::test]
@@ -32,7 +31,6 @@ async fn unknown_routes_and_methods_are_problems() {
         .unwrap();
     let body = problem(response, 405).await;
     assert_eq!(body["type"], "urn:nfip:problem:method-not-allowed");
-    db.drop().await;
 }
 
 #[tokio::test]
@@ -54,5 +52,4 @@ async fn health_docs_and_request_ids() {
     app.ratings.db().close().await;
     let body = problem(app.get("/readyz").await, 503).await;
     assert_eq!(body["type"], "urn:nfip:problem:unavailable");
-    db.drop().await;
 }

@@ -1,9 +1,10 @@
-use nfip_kit::testing::{TestDatabase, TestServer};
+pub use nfip_kit_test::problem;
+use nfip_kit_test::{TestClient, TestDatabase};
 use nfip_risk::{AppState, RatingStore};
 
 pub struct TestApp {
-    pub server: TestServer,
-    pub http: reqwest::Client,
+    /// The app, and a client that calls it as the gateway does.
+    pub client: TestClient,
     pub ratings: RatingStore,
 }
 
@@ -16,36 +17,14 @@ pub async fn spawn_app(db: &TestDatabase) -> TestApp {
         .await
         .expect("seed the sample");
     let state = AppState::new(ratings.clone()).expect("the bundled ZIP list reads");
-    let server = TestServer::spawn(nfip_risk::app(state, nfip_kit::testing::callers())).await;
-    TestApp {
-        server,
-        http: reqwest::Client::builder()
-            .default_headers(nfip_kit::testing::caller_headers())
-            .build()
-            .unwrap(),
-        ratings,
-    }
+    let client = TestClient::spawn(nfip_risk::app(state, nfip_kit_test::callers())).await;
+    TestApp { client, ratings }
 }
 
-impl TestApp {
-    pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.http
-            .get(self.server.url(path))
-            .send()
-            .await
-            .expect("request reaches the app")
-    }
-}
+impl std::ops::Deref for TestApp {
+    type Target = TestClient;
 
-/// Reads a problem+json answer, checking its media type and that its status matches.
-pub async fn problem(response: reqwest::Response, status: u16) -> serde_json::Value {
-    assert_eq!(response.status().as_u16(), status, "status");
-    assert_eq!(
-        response.headers()["content-type"],
-        "application/problem+json",
-        "an error is a problem"
-    );
-    let body: serde_json::Value = response.json().await.expect("problem body is JSON");
-    assert_eq!(body["status"], status, "{body}");
-    body
+    fn deref(&self) -> &TestClient {
+        &self.client
+    }
 }

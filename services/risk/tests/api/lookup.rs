@@ -27,7 +27,7 @@ fn score(body: &Value) -> f64 {
     score
 }
 
-nfip_kit::backend_tests! {
+nfip_kit_test::backend_tests! {
     async fn a_table_row_answers_with_its_inputs_and_where_it_comes_from(db) {
         let app = spawn_app(db).await;
         let body = app.risk("33139").await;

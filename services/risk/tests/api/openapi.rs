@@ -1,25 +1,13 @@
-use std::path::Path;
+//! The committed spec is what the code generates and what the service serves.
 
 use nfip_kit::db::Backend;
-use nfip_kit::testing::TestDatabase;
+use nfip_kit_test::TestDatabase;
 
 use crate::helpers::spawn_app;
 
-const COMMITTED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../openapi/risk.json");
-
-#[test]
-fn committed_spec_is_up_to_date() {
-    nfip_kit::spec::assert_committed(&nfip_risk::openapi(), Path::new(COMMITTED));
-}
-
-#[tokio::test]
-async fn served_spec_is_the_committed_file() {
-    let db = TestDatabase::create(Backend::Sqlite).await;
-    let app = spawn_app(&db).await;
-    let served = app.get("/openapi.json").await.text().await.unwrap();
-    assert_eq!(served, std::fs::read_to_string(COMMITTED).unwrap());
-    db.drop().await;
-}
+nfip_kit_test::spec_tests!("../../openapi/risk.json", nfip_risk::openapi, |db| {
+    spawn_app(&db)
+});
 
 /// Swagger UI on another origin (the gateway's `/docs`) may call the API only where configured.
 #[tokio::test]
@@ -29,12 +17,12 @@ async fn browsers_on_allowed_origins_only_may_call_the_api() {
     let ratings = nfip_risk::RatingStore::connect(&db.url).await.unwrap();
     let app = nfip_risk::app(
         nfip_risk::AppState::new(ratings).unwrap(),
-        nfip_kit::testing::callers(),
+        nfip_kit_test::callers(),
     );
     let allowed = CorsArgs {
         cors_allowed_origins: vec!["http://127.0.0.1:8080".into()],
     };
-    let server = nfip_kit::testing::TestServer::spawn(allowed.apply(app.clone()).unwrap()).await;
+    let server = nfip_kit_test::TestServer::spawn(allowed.apply(app.clone()).unwrap()).await;
     let http = reqwest::Client::new();
     let preflight = |origin: &'static str| {
         http.request(reqwest::Method::OPTIONS, server.url("/api/risk/33139"))
@@ -65,8 +53,7 @@ async fn browsers_on_allowed_origins_only_may_call_the_api() {
     );
 
     // Unset, as in production: no CORS headers at all.
-    let closed =
-        nfip_kit::testing::TestServer::spawn(CorsArgs::default().apply(app).unwrap()).await;
+    let closed = nfip_kit_test::TestServer::spawn(CorsArgs::default().apply(app).unwrap()).await;
     let answer = http
         .get(closed.url("/api/risk/33139"))
         .header("origin", "http://127.0.0.1:8080")
@@ -87,12 +74,11 @@ async fn browsers_on_allowed_origins_only_may_call_the_api() {
         let app = nfip_risk::app(
             nfip_risk::AppState::new(nfip_risk::RatingStore::connect(&db.url).await.unwrap())
                 .unwrap(),
-            nfip_kit::testing::callers(),
+            nfip_kit_test::callers(),
         );
         assert!(
             refused.apply(app).unwrap_err().contains("is not an origin"),
             "{bad}"
         );
     }
-    db.drop().await;
 }

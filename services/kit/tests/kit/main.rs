@@ -1,0 +1,6 @@
+//! kit's own tests that need a database or a server: migrations on PostgreSQL, readiness,
+//! graceful shutdown.
+
+mod db;
+mod health;
+mod serve;
