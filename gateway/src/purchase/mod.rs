@@ -19,9 +19,9 @@ pub mod saga;
 
 use std::time::Duration;
 
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::HeaderValue;
 use axum::response::{IntoResponse, Response};
-use nfip_kit::{Json, Problem, context, db};
+use nfip_kit::{Created, Problem, context, db};
 use uuid::Uuid;
 
 pub use keys::{payment_key, upstream_stem};
@@ -46,23 +46,23 @@ pub struct Reply {
 
 impl IntoResponse for Reply {
     fn into_response(self) -> Response {
-        let mut response = match self.answer {
+        match self.answer {
             Answer::Receipt(receipt) => {
-                let location = HeaderValue::from_str(&format!("/policies/{}", receipt.policy_id));
-                let mut response = (StatusCode::CREATED, Json(receipt)).into_response();
-                if let Ok(location) = location {
-                    response.headers_mut().insert(header::LOCATION, location);
+                let location = format!("/policies/{}", receipt.policy_id);
+                Created::at(location, receipt)
+                    .replayed(self.replayed)
+                    .into_response()
+            }
+            Answer::Problem(problem) => {
+                let mut response = problem.into_response();
+                if self.replayed {
+                    response
+                        .headers_mut()
+                        .insert("idempotent-replayed", HeaderValue::from_static("true"));
                 }
                 response
             }
-            Answer::Problem(problem) => problem.into_response(),
-        };
-        if self.replayed {
-            response
-                .headers_mut()
-                .insert("idempotent-replayed", HeaderValue::from_static("true"));
         }
-        response
     }
 }
 

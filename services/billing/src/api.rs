@@ -1,10 +1,9 @@
 //! The HTTP surface: handlers and the wire types they speak.
 
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
 use nfip_kit::{
-    IdempotencyKey, IdempotencyKeyHeader, Json, Path, Problem, Query, RequiredIdempotencyKeyHeader,
-    created_headers,
+    Created, IdempotencyKey, IdempotencyKeyHeader, Json, Path, Problem, Query,
+    RequiredIdempotencyKeyHeader,
 };
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -14,7 +13,7 @@ use uuid::Uuid;
 use crate::AppState;
 use crate::domain::{self, CardNumber, Cents, RiskBasisPoints};
 use crate::error::ApiError;
-use crate::store::{self, Outcome};
+use crate::store;
 
 /// An invoice to issue for a policy.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -206,7 +205,7 @@ pub async fn create_invoice(
     State(state): State<AppState>,
     idempotency_key: IdempotencyKey,
     Json(request): Json<CreateInvoice>,
-) -> Result<(StatusCode, HeaderMap, Json<Invoice>), ApiError> {
+) -> Result<Created<Invoice>, ApiError> {
     let risk = RiskBasisPoints::from_score(request.risk_score)
         .map_err(|message| ApiError::Invalid("/risk_score", message))?;
     let invoice = domain::Invoice::issue(
@@ -218,16 +217,13 @@ pub async fn create_invoice(
     .map_err(|message| ApiError::Invalid("/base_rate_cents", message))?;
     let canonical = serde_json::to_string(&request).expect("a request serializes");
     let key = idempotency_key.0.as_deref();
-    let (invoice, replayed) = match state
+    let (invoice, replayed) = state
         .billing
         .create_invoice(invoice, key.map(|key| (key, canonical.as_str())))
         .await?
-    {
-        Outcome::New(invoice) => (invoice, false),
-        Outcome::Replayed(invoice) => (invoice, true),
-    };
-    let headers = created_headers(&format!("/api/invoices/{}", invoice.id), replayed);
-    Ok((StatusCode::CREATED, headers, Json(invoice.into())))
+        .into_parts();
+    let location = format!("/api/invoices/{}", invoice.id);
+    Ok(Created::at(location, Invoice::from(invoice)).replayed(replayed))
 }
 
 /// Read an invoice
@@ -326,33 +322,30 @@ pub async fn pay_invoice(
     Path(id): Path<Uuid>,
     idempotency_key: IdempotencyKey,
     Json(request): Json<PayInvoice>,
-) -> Result<(StatusCode, HeaderMap, Json<Payment>), ApiError> {
+) -> Result<Created<Payment>, ApiError> {
     let key = idempotency_key.required()?;
     let card = CardNumber::parse(&request.card_number)
         .map_err(|message| ApiError::Invalid("/card_number", message))?;
     // The request a repeat must match: this invoice and this card (hashed; a card number is
     // never stored).
     let canonical = format!("{id}:{}", card.fingerprint());
-    let (payment, replayed) = match state.billing.pay(id, &card, &key, &canonical).await? {
-        Outcome::New(payment) => (payment, false),
-        Outcome::Replayed(payment) => (payment, true),
-    };
+    let (payment, replayed) = state
+        .billing
+        .pay(id, &card, &key, &canonical)
+        .await?
+        .into_parts();
     if let Some(code) = payment.declined {
         return Err(ApiError::Declined(code));
     }
-    let headers = created_headers(&format!("/api/invoices/{id}"), replayed);
-    Ok((
-        StatusCode::CREATED,
-        headers,
-        Json(Payment {
-            id: payment.id,
-            invoice_id: payment.invoice_id,
-            amount_cents: payment.amount.0,
-            currency: Currency::USD,
-            card_last4: payment.card_last4,
-            created_at: payment.created_at,
-        }),
-    ))
+    let paid = Payment {
+        id: payment.id,
+        invoice_id: payment.invoice_id,
+        amount_cents: payment.amount.0,
+        currency: Currency::USD,
+        card_last4: payment.card_last4,
+        created_at: payment.created_at,
+    };
+    Ok(Created::at(format!("/api/invoices/{id}"), paid).replayed(replayed))
 }
 
 /// Void an invoice

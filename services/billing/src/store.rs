@@ -1,6 +1,7 @@
 //! Where invoices and payments live.
 
 use nfip_kit::Db;
+use nfip_kit::Inserted;
 use nfip_kit::db::{self, DbError, Keyed, Migration, is_unique_violation};
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -32,13 +33,6 @@ pub struct Payment {
     pub amount: Cents,
     pub card_last4: String,
     pub created_at: OffsetDateTime,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum Outcome<T> {
-    New(T),
-    /// What an earlier request with the same idempotency key and body got.
-    Replayed(T),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -75,7 +69,7 @@ impl BillingStore {
         &self,
         invoice: Invoice,
         idempotency: Option<(&str, &str)>,
-    ) -> Result<Outcome<Invoice>, StoreError> {
+    ) -> Result<Inserted<Invoice>, StoreError> {
         let inserted = sqlx::query(sqlx::AssertSqlSafe(format!(
             "INSERT INTO invoices ({INVOICE_COLUMNS}, currency, idempotency_key, request_json) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, NULL, 'USD', $8, $9) \
@@ -94,11 +88,11 @@ impl BillingStore {
         .await?
         .rows_affected();
         if inserted == 1 {
-            return Ok(Outcome::New(invoice));
+            return Ok(Inserted::New(invoice));
         }
         let (key, request) = idempotency.expect("only a keyed insert can conflict");
         match db::keyed(&self.db, "invoices", INVOICE_COLUMNS, key, request).await? {
-            Keyed::Same(row) => Ok(Outcome::Replayed(invoice_from(&row)?)),
+            Keyed::Same(row) => Ok(Inserted::Replayed(invoice_from(&row)?)),
             Keyed::Other | Keyed::Absent => Err(StoreError::KeyReused),
         }
     }
@@ -136,15 +130,15 @@ impl BillingStore {
         card: &CardNumber,
         key: &str,
         request: &str,
-    ) -> Result<Outcome<Payment>, StoreError> {
+    ) -> Result<Inserted<Payment>, StoreError> {
         if let Some(replay) = self.replay(key, request).await? {
-            return Ok(Outcome::Replayed(replay));
+            return Ok(Inserted::Replayed(replay));
         }
         match self.try_pay(invoice_id, card, key, request).await {
-            Ok(payment) => Ok(Outcome::New(payment)),
+            Ok(payment) => Ok(Inserted::New(payment)),
             // A concurrent request with the same key got there first: answer what it did.
             Err(error) => match self.replay(key, request).await? {
-                Some(replay) => Ok(Outcome::Replayed(replay)),
+                Some(replay) => Ok(Inserted::Replayed(replay)),
                 None => Err(error),
             },
         }

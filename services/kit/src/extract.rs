@@ -300,21 +300,6 @@ impl utoipa::IntoParams for RequiredIdempotencyKeyHeader {
     }
 }
 
-/// The headers of a 201/202 answer: `Location`, and `Idempotent-Replayed: true` when it answers
-/// an earlier request with the same idempotency key.
-pub fn created_headers(location: &str, replayed: bool) -> axum::http::HeaderMap {
-    use axum::http::HeaderValue;
-    let mut headers = axum::http::HeaderMap::new();
-    headers.insert(
-        header::LOCATION,
-        HeaderValue::from_str(location).expect("a path is a header value"),
-    );
-    if replayed {
-        headers.insert("idempotent-replayed", HeaderValue::from_static("true"));
-    }
-    headers
-}
-
 impl IdempotencyKey {
     /// The key, or a 400 saying the operation needs one.
     pub fn required(self) -> Result<String, Problem> {

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod backoff;
 pub mod bare;
 pub mod context;
+pub mod created;
 pub mod db;
 pub mod extract;
 pub mod health;
@@ -15,9 +16,9 @@ pub mod spec;
 pub mod telemetry;
 pub mod validate;
 
+pub use created::{Created, Inserted};
 pub use db::Db;
 pub use extract::{
     IdempotencyKey, IdempotencyKeyHeader, Json, Path, Query, RequiredIdempotencyKeyHeader,
-    created_headers,
 };
 pub use problem::{FieldError, PROBLEM_JSON, Problem, ProblemType};

@@ -1,8 +1,7 @@
 //! The HTTP surface: handlers and the wire types they speak.
 
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
-use nfip_kit::{IdempotencyKey, IdempotencyKeyHeader, Json, Path, Problem, created_headers};
+use nfip_kit::{Created, IdempotencyKey, IdempotencyKeyHeader, Json, Path, Problem};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
@@ -11,7 +10,6 @@ use uuid::Uuid;
 use crate::AppState;
 use crate::domain::{self, Message};
 use crate::error::ApiError;
-use crate::store::Outcome;
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -167,7 +165,7 @@ pub async fn create_notification(
     State(state): State<AppState>,
     idempotency_key: IdempotencyKey,
     Json(request): Json<CreateNotification>,
-) -> Result<(StatusCode, HeaderMap, Json<Notification>), ApiError> {
+) -> Result<Created<Notification>, ApiError> {
     let channel = match request.channel {
         Channel::Email => domain::Channel::Email,
         Channel::Sms => domain::Channel::Sms,
@@ -182,19 +180,18 @@ pub async fn create_notification(
     .map_err(ApiError::Invalid)?;
     let canonical = serde_json::to_string(&request).expect("a request serializes");
     let key = idempotency_key.0.as_deref();
-    let (notification, replayed) = match state
+    let inserted = state
         .notifications
         .enqueue(message, key.map(|key| (key, canonical.as_str())))
-        .await?
-    {
-        Outcome::New(notification) => {
-            state.wake.notify_one();
-            (notification, false)
-        }
-        Outcome::Replayed(notification) => (notification, true),
-    };
-    let headers = created_headers(&format!("/api/notifications/{}", notification.id), replayed);
-    Ok((StatusCode::ACCEPTED, headers, Json(notification.into())))
+        .await?;
+    if inserted.is_new() {
+        state.wake.notify_one();
+    }
+    let (notification, replayed) = inserted.into_parts();
+    let location = format!("/api/notifications/{}", notification.id);
+    Ok(Created::at(location, Notification::from(notification))
+        .accepted()
+        .replayed(replayed))
 }
 
 /// Read a notification and its delivery status

@@ -1,6 +1,7 @@
 //! The notifications table, which is also the delivery queue.
 
 use nfip_kit::Db;
+use nfip_kit::Inserted;
 use nfip_kit::db::{self, DbError, Keyed, Migration};
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -17,13 +18,6 @@ pub const MIGRATIONS: &[Migration] = &[Migration {
 
 const COLUMNS: &str = "id, channel, recipient, subject, body, policy_id, status, attempts, \
                        last_error, next_attempt_at, created_at, sent_at";
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum Outcome {
-    New(Notification),
-    /// What an earlier request with the same idempotency key and body created.
-    Replayed(Notification),
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -54,7 +48,7 @@ impl NotificationStore {
         &self,
         message: Message,
         idempotency: Option<(&str, &str)>,
-    ) -> Result<Outcome, StoreError> {
+    ) -> Result<Inserted<Notification>, StoreError> {
         let now = db::now();
         let notification = Notification {
             id: Uuid::now_v7(),
@@ -86,11 +80,11 @@ impl NotificationStore {
         .await?
         .rows_affected();
         if inserted == 1 {
-            return Ok(Outcome::New(notification));
+            return Ok(Inserted::New(notification));
         }
         let (key, request) = idempotency.expect("only a keyed insert can conflict");
         match db::keyed(&self.db, "notifications", COLUMNS, key, request).await? {
-            Keyed::Same(row) => Ok(Outcome::Replayed(notification_from(&row)?)),
+            Keyed::Same(row) => Ok(Inserted::Replayed(notification_from(&row)?)),
             Keyed::Other | Keyed::Absent => Err(StoreError::KeyReused),
         }
     }

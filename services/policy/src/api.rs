@@ -1,8 +1,7 @@
 //! The HTTP surface: handlers and the wire types they speak.
 
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
-use nfip_kit::{IdempotencyKey, IdempotencyKeyHeader, Json, Path, Problem, Query, created_headers};
+use nfip_kit::{Created, IdempotencyKey, IdempotencyKeyHeader, Json, Path, Problem, Query};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
@@ -11,7 +10,6 @@ use uuid::Uuid;
 use crate::AppState;
 use crate::domain::{self, NewPolicy};
 use crate::error::ApiError;
-use crate::store::Created;
 
 /// How to reach the policy holder: an email, a phone number or both.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -199,7 +197,7 @@ pub async fn create_policy(
     State(state): State<AppState>,
     idempotency_key: IdempotencyKey,
     Json(request): Json<CreatePolicy>,
-) -> Result<(StatusCode, HeaderMap, Json<Policy>), ApiError> {
+) -> Result<Created<Policy>, ApiError> {
     let contact = request
         .contact
         .as_ref()
@@ -213,16 +211,13 @@ pub async fn create_policy(
     .map_err(ApiError::Invalid)?;
     let canonical = serde_json::to_string(&request).expect("a request serializes");
     let key = idempotency_key.0.as_deref();
-    let created = state
+    let (policy, replayed) = state
         .policies
         .create(new, key.map(|key| (key, canonical.as_str())))
-        .await?;
-    let (policy, replayed) = match created {
-        Created::New(policy) => (policy, false),
-        Created::Replayed(policy) => (policy, true),
-    };
-    let headers = created_headers(&format!("/api/policies/{}", policy.id), replayed);
-    Ok((StatusCode::CREATED, headers, Json(policy.into())))
+        .await?
+        .into_parts();
+    let location = format!("/api/policies/{}", policy.id);
+    Ok(Created::at(location, Policy::from(policy)).replayed(replayed))
 }
 
 /// Read a policy

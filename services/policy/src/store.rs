@@ -1,6 +1,7 @@
 //! Where policies live.
 
 use nfip_kit::Db;
+use nfip_kit::Inserted;
 use nfip_kit::db::{self, DbError, Keyed, Migration};
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -21,15 +22,6 @@ const COLUMNS: &str =
 #[derive(Debug, Clone)]
 pub struct PolicyStore {
     db: Db,
-}
-
-/// What `create` did.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Created {
-    /// A new policy.
-    New(Policy),
-    /// The policy an earlier request with the same idempotency key and body created.
-    Replayed(Policy),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -58,7 +50,7 @@ impl PolicyStore {
         &self,
         new: NewPolicy,
         idempotency: Option<(&str, &str)>,
-    ) -> Result<Created, StoreError> {
+    ) -> Result<Inserted<Policy>, StoreError> {
         let policy = Policy::open(Uuid::now_v7(), new, db::now());
         let contact = policy.contact.clone().unwrap_or_default();
         let inserted = sqlx::query(sqlx::AssertSqlSafe(format!(
@@ -81,11 +73,11 @@ impl PolicyStore {
         .await?
         .rows_affected();
         if inserted == 1 {
-            return Ok(Created::New(policy));
+            return Ok(Inserted::New(policy));
         }
         let (key, request) = idempotency.expect("only a keyed insert can conflict");
         match db::keyed(&self.db, "policies", COLUMNS, key, request).await? {
-            Keyed::Same(row) => Ok(Created::Replayed(policy_from(&row)?)),
+            Keyed::Same(row) => Ok(Inserted::Replayed(policy_from(&row)?)),
             Keyed::Other | Keyed::Absent => Err(StoreError::KeyReused),
         }
     }
