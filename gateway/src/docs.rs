@@ -41,7 +41,7 @@ impl Modify for SecuritySchemes {
 #[openapi(
     info(
         title = "nfip gateway",
-        version = "2.1.0",
+        version = "2.2.0",
         contact(name = "nfip maintainers"),
         description = "The public API of the nfip flood insurance program: buy a policy in one \
                        call (`POST /purchase`), look up flood risk, read policies and invoices, \

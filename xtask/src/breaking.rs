@@ -406,24 +406,14 @@ impl Compare<'_> {
                 continue;
             }
             let required = h_param["required"] == Value::Bool(true);
-            let kind = if location == "header" {
-                "header"
+            // "header X-Y", "query parameter q", "path parameter id".
+            let what = if location == "header" {
+                String::from("header")
             } else {
-                "parameter"
+                format!("{location} parameter")
             };
-            if required {
-                self.found(
-                    h_here,
-                    true,
-                    format!("new required {location} {kind} {name}"),
-                );
-            } else {
-                self.found(
-                    h_here,
-                    false,
-                    format!("new optional {location} {kind} {name}"),
-                );
-            }
+            let needed = if required { "required" } else { "optional" };
+            self.found(h_here, required, format!("new {needed} {what} {name}"));
         }
     }
 
@@ -994,9 +984,7 @@ mod tests {
                     json!({"name": "X-Tenant", "in": "header", "required": true, "schema": {"type": "string"}}),
                 );
             },
-            &[
-                "create_thing #/paths/~1things/post/parameters/2: new required header header X-Tenant",
-            ],
+            &["create_thing #/paths/~1things/post/parameters/2: new required header X-Tenant"],
             (
                 "create_thing #/paths/~1things/post/parameters/2: header parameter X-Tenant removed",
                 true,

@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod backoff;
 pub mod bare;
+pub mod cache;
 pub mod context;
 pub mod created;
 pub mod db;

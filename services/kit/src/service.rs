@@ -10,6 +10,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Router, middleware};
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::CompressionLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
 use utoipa::openapi::path::Operation;
 use utoipa::openapi::tag::TagBuilder;
 use utoipa::openapi::{OpenApi, Ref};
@@ -82,6 +84,9 @@ fn declare_standard_problems(openapi: &mut OpenApi) {
         ];
         for operation in operations.into_iter().flatten() {
             declare_for(path, operation);
+        }
+        if let Some(read) = item.get.as_mut() {
+            crate::cache::declare(read);
         }
     }
 }
@@ -305,8 +310,8 @@ pub fn app_with_docs<S: Clone + Send + Sync + 'static>(
         true,
     )];
     urls.extend(more_specs);
-    router
-        .with_state(state)
+    // The spec and the docs: compressed for whoever asks (gzip, br), cached an hour.
+    let docs = Router::new()
         .route(
             "/openapi.json",
             get(move || {
@@ -323,8 +328,17 @@ pub fn app_with_docs<S: Clone + Send + Sync + 'static>(
             }),
         )
         .merge(SwaggerUi::new("/docs").config(Config::new(urls)))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("public, max-age=3600"),
+        ))
+        .layer(CompressionLayer::new());
+    router
+        .with_state(state)
+        .merge(docs)
         .fallback(problem::route_not_found)
         .method_not_allowed_fallback(problem::method_not_allowed)
+        .layer(middleware::from_fn(crate::cache::etag))
         .layer(Extension(db))
         .layer(CatchPanicLayer::custom(panic_problem))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))

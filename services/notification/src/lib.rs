@@ -29,7 +29,7 @@ pub struct AppState {
 #[openapi(
     info(
         title = "nfip notification",
-        version = "2.0.0",
+        version = "2.1.0",
         contact(name = "nfip maintainers"),
         description = "Emails and texts to policy holders. A notification is stored, answered \
                        with 202, and delivered in the background — to an outbox folder by \

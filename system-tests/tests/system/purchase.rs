@@ -104,6 +104,16 @@ async fn public_reads_pass_upstream_answers_through() {
     );
     assert_eq!(risk["factors"].as_array().unwrap().len(), 4);
     assert_eq!(risk["source"], "table");
+    // A client that holds this version is told so, without the body.
+    let first = stack.get("/risk/80302").send().await.unwrap();
+    let tag = first.headers()["etag"].clone();
+    let again = stack
+        .get("/risk/80302")
+        .header("if-none-match", tag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 304);
     let unknown = problem(stack.get("/risk/00000").send().await.unwrap(), 404).await;
     assert_eq!(
         (unknown["upstream"].as_str(), unknown["detail"].as_str()),

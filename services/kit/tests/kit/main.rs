@@ -1,6 +1,7 @@
 //! kit's own tests that need a database or a server: migrations on PostgreSQL, readiness,
 //! graceful shutdown.
 
+mod cache;
 mod db;
 mod health;
 mod serve;
