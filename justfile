@@ -90,7 +90,7 @@ browser-test: node-tools web
 node-tools:
     @cmp -s tools/package-lock.json target/tools/node/package-lock.json || (mkdir -p target/tools/node && cp tools/package.json tools/package-lock.json target/tools/node/ && cd target/tools/node && npm ci --no-audit --no-fund --loglevel=error)
 
-# Render the Kubernetes overlays and check them (kubernetes-validate, checkov) and the Containerfile (checkov); build the images if a container engine runs here.
+# Render the Kubernetes overlays and check them (kubernetes-validate, checkov) and the Containerfile (checkov); check and unit-test the alert rules (promtool); build the images if a container engine runs here.
 deploy-check:
     scripts/deploy-check
 

@@ -2,8 +2,7 @@
 
 use axum::Extension;
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::IntoResponse;
+use axum::http::StatusCode;
 use nfip_kit::auth::Caller;
 use nfip_kit::{
     IdempotencyKey, IdempotencyKeyHeader, Json, Path, Problem, RequiredIdempotencyKeyHeader,
@@ -255,25 +254,4 @@ pub async fn pay_invoice(
         .await;
     paid.map(|payment| (StatusCode::CREATED, Json(payment)))
         .map_err(|error| upstream_problem(&error))
-}
-
-/// Prometheus metrics
-///
-/// Requests and latency per route; calls, outcomes and latency per upstream.
-#[utoipa::path(
-    get,
-    path = "/metrics",
-    operation_id = "metrics",
-    tag = "ops",
-    responses((status = 200, description = "Prometheus text format", body = String,
-               content_type = "text/plain; version=0.0.4")),
-)]
-pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    (
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("text/plain; version=0.0.4"),
-        )],
-        state.metrics.render(),
-    )
 }

@@ -77,7 +77,7 @@ pub fn public_routes() -> OpenApiRouter<AppState> {
 }
 
 pub fn ops_routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(api::metrics))
+    OpenApiRouter::new()
 }
 
 /// Every public operation may be refused for credentials (401) or for its client's rate (429),

@@ -16,9 +16,9 @@ pub mod web;
 
 use std::sync::Arc;
 
-use axum::Router;
 use axum::middleware;
 use axum::routing::get;
+use axum::{Extension, Router};
 use nfip_kit::auth::{self, Authenticator, Presented};
 use tokio::sync::Notify;
 use utoipa_swagger_ui::Url;
@@ -28,7 +28,6 @@ use followups::Followups;
 
 pub use docs::openapi;
 pub use journal::Journal;
-pub use metrics::Metrics;
 pub use state::{AppState, Endpoint, Endpoints, Services, Settings};
 
 /// The HTTP app: authentication and rate limiting before the public routes; health, metrics,
@@ -42,10 +41,6 @@ pub fn app(state: AppState) -> Router {
     let api = public_routes()
         .route_layer(middleware::from_fn_with_state(limiter, clients::rate_limit))
         .route_layer(middleware::from_fn_with_state(authenticator, auth::require))
-        .route_layer(middleware::from_fn_with_state(
-            state.metrics.clone(),
-            metrics::track,
-        ))
         .merge(ops_routes())
         .route("/specs/{file}", get(service_spec))
         .route("/", get(web::page))
@@ -60,7 +55,7 @@ pub fn app(state: AppState) -> Router {
         })
         .collect();
     let db = state.journal.db().clone();
-    nfip_kit::service::app_with_docs(api, state, db, specs)
+    nfip_kit::service::app_with_docs(api, state, db, specs).layer(Extension(metrics::purchases()))
 }
 
 /// The gateway: its HTTP app, and the follow-up worker running beside it.
@@ -81,13 +76,11 @@ impl Gateway {
         let journal = Journal::connect(&settings.database_url)
             .await
             .map_err(|e| e.to_string())?;
-        let metrics = Metrics::default();
-        let services = Services::new(&settings, &metrics)?;
+        let services = Services::new(&settings)?;
         let state = AppState {
             services: Arc::new(services),
             journal,
             settings: Arc::new(settings),
-            metrics,
             followups: Arc::new(Notify::new()),
         };
         let followups = Followups::spawn(state.clone());

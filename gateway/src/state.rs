@@ -12,7 +12,6 @@ use tokio::sync::Notify;
 use crate::clients::RateLimit;
 use crate::config::Cli;
 use crate::journal::Journal;
-use crate::metrics::Metrics;
 pub use crate::upstream::Endpoint;
 use crate::upstream::billing::BillingService;
 use crate::upstream::notification::NotificationService;
@@ -133,7 +132,7 @@ pub struct Services {
 impl Services {
     /// Fails, saying which, when an endpoint's URL is not one the gateway can call, or the CA
     /// certificates do not parse.
-    pub fn new(settings: &Settings, metrics: &Metrics) -> Result<Services, String> {
+    pub fn new(settings: &Settings) -> Result<Services, String> {
         let roots = match &settings.upstream_ca_pem {
             Some(pem) => match reqwest::Certificate::from_pem_bundle(pem) {
                 Ok(roots) if !roots.is_empty() => roots,
@@ -143,9 +142,7 @@ impl Services {
             None => Vec::new(),
         };
         let (endpoints, calls) = (&settings.endpoints, settings.calls);
-        let upstream = |name, endpoint: &Endpoint| {
-            Upstream::new(name, endpoint, calls, &roots, metrics.clone())
-        };
+        let upstream = |name, endpoint: &Endpoint| Upstream::new(name, endpoint, calls, &roots);
         Ok(Services {
             risk: RiskService(upstream("risk", &endpoints.risk)?),
             policy: PolicyService(upstream("policy", &endpoints.policy)?),
@@ -168,7 +165,6 @@ pub struct AppState {
     pub services: Arc<Services>,
     pub journal: Journal,
     pub settings: Arc<Settings>,
-    pub metrics: Metrics,
     /// Wakes the follow-up worker.
     pub followups: Arc<Notify>,
 }

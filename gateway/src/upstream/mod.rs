@@ -30,8 +30,6 @@ use reqwest::RequestBuilder;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::metrics::Metrics;
-
 /// One upstream: where it is, and the key the gateway presents to it.
 #[derive(Debug, Clone)]
 pub struct Endpoint {
@@ -58,7 +56,6 @@ pub struct Upstream {
     http: reqwest::Client,
     policy: CallPolicy,
     breaker: Breaker,
-    metrics: Metrics,
 }
 
 impl Upstream {
@@ -68,7 +65,6 @@ impl Upstream {
         endpoint: &Endpoint,
         policy: CallPolicy,
         roots: &[reqwest::Certificate],
-        metrics: Metrics,
     ) -> Result<Upstream, String> {
         let base = base_url(&endpoint.url)
             .map_err(|why| format!("{}_URL `{}` {why}", name.to_uppercase(), endpoint.url))?;
@@ -108,7 +104,6 @@ impl Upstream {
             http,
             policy,
             breaker: Breaker::new(policy.breaker_threshold, policy.breaker_cooldown),
-            metrics,
         })
     }
 
@@ -130,8 +125,7 @@ impl Upstream {
                 Ok(_) => "ok",
                 Err(error) => error.label(),
             };
-            self.metrics
-                .upstream(self.name, call.operation, outcome, started.elapsed());
+            crate::metrics::upstream(self.name, call.operation, outcome, started.elapsed());
             match result {
                 Err(error) if error.retryable() && attempt < self.policy.attempts => {
                     let pause = jittered(backoff);

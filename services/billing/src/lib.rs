@@ -22,7 +22,7 @@ pub struct AppState {
 #[openapi(
     info(
         title = "nfip billing",
-        version = "2.1.0",
+        version = "2.2.0",
         contact(name = "nfip maintainers"),
         description = "Invoices for flood insurance policies — `amount_cents = base_rate_cents × \
                        risk_score`, exact, in integer cents — and their payments through a \

@@ -10,6 +10,7 @@ pub mod created;
 pub mod db;
 pub mod extract;
 pub mod health;
+pub mod metrics;
 pub mod problem;
 pub mod serve;
 pub mod service;

@@ -54,7 +54,10 @@ pub fn openapi<S: Clone + Send + Sync + 'static>(api: OpenApiRouter<S>) -> OpenA
 }
 
 fn split<S: Clone + Send + Sync + 'static>(api: OpenApiRouter<S>) -> (Router<S>, OpenApi) {
-    let (router, mut openapi) = api.merge(health::routes()).split_for_parts();
+    let (router, mut openapi) = api
+        .merge(health::routes())
+        .merge(crate::metrics::routes())
+        .split_for_parts();
     declare_standard_problems(&mut openapi);
     (router, openapi)
 }
@@ -339,6 +342,7 @@ pub fn app_with_docs<S: Clone + Send + Sync + 'static>(
         .fallback(problem::route_not_found)
         .method_not_allowed_fallback(problem::method_not_allowed)
         .layer(middleware::from_fn(crate::cache::etag))
+        .layer(middleware::from_fn(crate::metrics::track))
         .layer(Extension(db))
         .layer(CatchPanicLayer::custom(panic_problem))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))

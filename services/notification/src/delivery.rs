@@ -433,6 +433,12 @@ async fn run(
     tracing::info!("delivery worker stopped");
 }
 
+/// `nfip_notification_deliveries_total{channel, outcome}`: sent, failed for good, or to retry.
+fn delivered(channel: &'static str, outcome: &'static str) {
+    metrics::counter!("nfip_notification_deliveries_total", "channel" => channel, "outcome" => outcome)
+        .increment(1);
+}
+
 fn log_unrecorded(recorded: Result<(), sqlx::Error>) {
     if let Err(error) = recorded {
         // The lease runs out and the notification is tried again: at least once, never lost.
@@ -461,10 +467,12 @@ async fn attempt(
     match channel.deliver(notification).await {
         Ok(()) => {
             tracing::info!(%id, "delivered {kind} to {to} via {} (attempt {attempt})", channel.name());
+            delivered(kind, "sent");
             Attempt::Delivered
         }
         Err(error) if error.transient && attempt < retry.max_attempts => {
             let delay = domain::backoff(attempt, retry.base, retry.cap, jitter());
+            delivered(kind, "retry");
             tracing::warn!(
                 %id,
                 "{kind} to {to}: attempt {attempt} of {} failed ({}); retrying in {delay:?}",
@@ -478,6 +486,7 @@ async fn attempt(
         }
         Err(error) => {
             tracing::error!(%id, "{kind} to {to}: giving up after attempt {attempt}: {}", error.message);
+            delivered(kind, "failed");
             Attempt::Failed {
                 error: error.message,
                 retry_at: None,

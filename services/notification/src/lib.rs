@@ -10,8 +10,9 @@ pub mod store;
 
 use std::sync::Arc;
 
-use axum::Router;
+use axum::{Extension, Router};
 use nfip_kit::auth::Callers;
+use nfip_kit::metrics::Gauges;
 use tokio::sync::Notify;
 use utoipa::OpenApi;
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -29,7 +30,7 @@ pub struct AppState {
 #[openapi(
     info(
         title = "nfip notification",
-        version = "2.1.0",
+        version = "2.2.0",
         contact(name = "nfip maintainers"),
         description = "Emails and texts to policy holders. A notification is stored, answered \
                        with 202, and delivered in the background — to an outbox folder by \
@@ -60,5 +61,28 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 /// [`delivery::Worker`]'s job, started beside it.
 pub fn app(state: AppState, callers: Callers) -> Router {
     let db = state.notifications.db().clone();
-    nfip_kit::service::app(api(), state, db, callers)
+    nfip_kit::service::app(api(), state, db, callers).layer(Extension(queue_gauge()))
+}
+
+/// `nfip_notifications_queued`: notifications waiting for delivery, when Prometheus scrapes;
+/// with `nfip_notification_deliveries_total{channel, outcome}` from the worker.
+fn queue_gauge() -> Gauges {
+    metrics::describe_gauge!(
+        "nfip_notifications_queued",
+        "Notifications waiting to be delivered"
+    );
+    metrics::describe_counter!(
+        "nfip_notification_deliveries_total",
+        "Delivery attempts, by channel and outcome: sent, retry or failed"
+    );
+    Gauges::new(|db| async move {
+        let queued = sqlx::query_scalar::<_, i64>(
+            "SELECT COUNT(*) FROM notifications WHERE status = 'queued'",
+        )
+        .fetch_one(db.pool())
+        .await;
+        if let Ok(n) = queued {
+            metrics::gauge!("nfip_notifications_queued").set(n as f64);
+        }
+    })
 }

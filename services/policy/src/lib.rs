@@ -22,7 +22,7 @@ pub struct AppState {
 #[openapi(
     info(
         title = "nfip policy",
-        version = "2.1.0",
+        version = "2.2.0",
         contact(name = "nfip maintainers"),
         description = "Flood insurance policies: create (idempotently, with an \
                        `Idempotency-Key`), read, list by holder, cancel. Errors are RFC 9457 \

@@ -42,7 +42,7 @@ impl AppState {
 #[openapi(
     info(
         title = "nfip risk",
-        version = "3.1.0",
+        version = "3.2.0",
         contact(name = "nfip maintainers"),
         description = "Flood risk for a US ZIP code: a score from 0 to 1, the FEMA-style flood \
                        zone and the factors behind the score, and where the rating comes from: \

@@ -4,4 +4,5 @@
 mod cache;
 mod db;
 mod health;
+mod metrics;
 mod serve;

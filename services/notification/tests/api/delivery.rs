@@ -50,6 +50,21 @@ nfip_kit_test::backend_tests! {
         assert_eq!(failed["last_error"], "relay busy (attempt 3)");
     }
 
+    async fn the_queue_and_the_deliveries_are_measured(db) {
+        // A channel that always fails: its retries and the final failure are counted.
+        let app = spawn_app(db, Flaky::new(u32::MAX, true), FAST_RETRY).await;
+        app.settled(&app.send(&email("ada@example.org")).await).await;
+        let text = app.get("/metrics").await.text().await.unwrap();
+        for series in [
+            "nfip_notifications_queued ",
+            "nfip_notification_deliveries_total{channel=\"email\",outcome=\"retry\"} ",
+            "nfip_notification_deliveries_total{channel=\"email\",outcome=\"failed\"} ",
+            "nfip_requests_total{route=\"/api/notifications\",method=\"POST\",status=\"202\",client=\"gateway\"} ",
+        ] {
+            assert!(text.contains(series), "{series} in\n{text}");
+        }
+    }
+
     async fn a_permanent_failure_is_not_retried(db) {
         let channel = Flaky::new(1, false);
         let app = spawn_app(db, channel.clone(), FAST_RETRY).await;

@@ -1,0 +1,39 @@
+//! Every process serves Prometheus metrics: RED per route and the database pool.
+
+use nfip_kit::auth::Callers;
+use nfip_kit::db::{Backend, Db};
+use nfip_kit_test::{TestDatabase, TestServer};
+use utoipa_axum::router::OpenApiRouter;
+
+#[tokio::test]
+async fn every_process_counts_its_requests_by_route_and_shows_its_pool() {
+    let database = TestDatabase::create(Backend::Sqlite).await;
+    let db = Db::connect(&database.url, &[]).await.unwrap();
+    let api = OpenApiRouter::new().route("/api/ping", axum::routing::get(|| async { "pong" }));
+    let server = TestServer::spawn(nfip_kit::service::app(api, (), db, Callers::default())).await;
+    let http = reqwest::Client::new();
+    http.get(server.url("/healthz")).send().await.unwrap();
+    http.get(server.url("/no/such/route/42"))
+        .send()
+        .await
+        .unwrap();
+    let answer = http.get(server.url("/metrics")).send().await.unwrap();
+    assert_eq!(
+        answer.headers()["content-type"],
+        "text/plain; version=0.0.4"
+    );
+    let text = answer.text().await.unwrap();
+    for series in [
+        "# TYPE nfip_requests_total counter",
+        "nfip_requests_total{route=\"/healthz\",method=\"GET\",status=\"200\",client=\"none\"} ",
+        // An unknown path is counted under one label, never its own.
+        "nfip_requests_total{route=\"unmatched\",method=\"GET\",status=\"404\",client=\"none\"} ",
+        "nfip_request_duration_seconds_bucket{route=\"/healthz\",method=\"GET\",le=\"0.005\"} ",
+        "nfip_db_connections{state=\"idle\"} ",
+        "nfip_db_connections{state=\"in_use\"} ",
+        "nfip_db_connections_max 2",
+    ] {
+        assert!(text.contains(series), "{series} in\n{text}");
+    }
+    assert!(!text.contains("/no/such/route"), "{text}");
+}
