@@ -132,6 +132,7 @@ pub async fn middleware(req: Request, next: Next) -> Response {
         "request",
         id = %context.request_id,
         trace = %context.trace.trace_id,
+        span = %context.trace.parent_id,
     );
     let method = req.method().clone();
     let path = req.uri().path().to_owned();

@@ -1,5 +1,7 @@
-//! Logging: one human-readable line per event on stderr, filtered by `--log` or `RUST_LOG`
-//! (default `info,sqlx=warn,hyper=warn`; e.g. `RUST_LOG=debug,sqlx=warn`).
+//! Logging: one line per event on stderr, filtered by `--log` or `RUST_LOG` (default
+//! `info,sqlx=warn,hyper=warn`; e.g. `RUST_LOG=debug,sqlx=warn`): for a person to read, or with
+//! `LOG_FORMAT=json` one JSON object a line for a log pipeline, with the request's id, trace id
+//! and span id (the one its caller sent in `traceparent`).
 
 use std::io::IsTerminal;
 
@@ -11,6 +13,16 @@ pub struct LogArgs {
     /// What to log: a level, or a filter per module (tracing's syntax), e.g. `debug,sqlx=warn`.
     #[arg(long = "log", env = "RUST_LOG", default_value = DEFAULT_FILTER)]
     pub filter: String,
+
+    /// How to write each line: `text` for people, `json` for a log pipeline.
+    #[arg(long = "log-format", env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 const DEFAULT_FILTER: &str = "info,sqlx=warn,hyper=warn";
@@ -22,12 +34,20 @@ pub fn init(log: &LogArgs) {
         Ok(filter) => (filter, None),
         Err(error) => (EnvFilter::new(DEFAULT_FILTER), Some(error)),
     };
-    let _ = tracing_subscriber::fmt()
+    let lines = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_writer(std::io::stderr)
-        .try_init();
+        .with_writer(std::io::stderr);
+    let _ = match log.format {
+        LogFormat::Text => lines.with_ansi(std::io::stderr().is_terminal()).try_init(),
+        // The request's span (id, trace, span) on every line, flattened beside the message.
+        LogFormat::Json => lines
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .try_init(),
+    };
     if let Some(error) = bad {
         tracing::warn!(
             "RUST_LOG `{}` is not a filter ({error}); logging at info",

@@ -4,4 +4,5 @@ mod bad_input;
 mod durability;
 mod helpers;
 mod lifecycle;
+mod logs;
 mod openapi;
