@@ -132,12 +132,8 @@ pub async fn get_risk(
     State(state): State<AppState>,
     Path(zipcode): Path<String>,
 ) -> Result<Json<RiskAssessment>, Problem> {
-    if !(zipcode.len() == 5 && zipcode.bytes().all(|b| b.is_ascii_digit())) {
-        return Err(Problem::invalid_parameter(
-            "zipcode",
-            format!("`{zipcode}` is not a 5-digit ZIP code"),
-        ));
-    }
+    nfip_kit::validate::ZipCode::parse(&zipcode)
+        .map_err(|message| Problem::invalid_parameter("zipcode", message))?;
     let risk = state.services.risk.assess(&zipcode, deadline(&state)).await;
     risk.map(Json).map_err(|error| upstream_problem(&error))
 }

@@ -37,11 +37,8 @@ impl PurchaseRequest {
     /// Checks every field, reporting every rule broken.
     pub fn validate(self) -> Result<Order, Problem> {
         let mut errors: Vec<(&str, String)> = Vec::new();
-        if !(self.zipcode.len() == 5 && self.zipcode.bytes().all(|b| b.is_ascii_digit())) {
-            errors.push((
-                "/zipcode",
-                format!("`{}` is not a 5-digit ZIP code", self.zipcode),
-            ));
+        if let Err(message) = validate::ZipCode::parse(&self.zipcode) {
+            errors.push(("/zipcode", message));
         }
         let cents = (self.base_rate * 100.0).round();
         let base_rate_cents = if !self.base_rate.is_finite()

@@ -40,6 +40,30 @@ pub fn email(value: &str) -> Result<(), String> {
     }
 }
 
+/// A five-digit U.S. ZIP code: the one rule the gateway, policy and risk apply.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ZipCode(String);
+
+impl ZipCode {
+    pub fn parse(text: &str) -> Result<ZipCode, String> {
+        if text.len() == 5 && text.bytes().all(|b| b.is_ascii_digit()) {
+            Ok(ZipCode(text.to_owned()))
+        } else {
+            Err(format!("`{}` is not a 5-digit ZIP code", shown(text)))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for ZipCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// A phone number in E.164 form: `+`, country code, number; 8 to 16 characters in all.
 pub fn phone(value: &str) -> Result<(), String> {
     let digits = value.strip_prefix('+').unwrap_or("");

@@ -96,14 +96,9 @@ impl NewPolicy {
             }
             None => {}
         }
-        let zip_ok = zipcode.len() == 5 && zipcode.bytes().all(|b| b.is_ascii_digit());
         check(
             "/zipcode",
-            if zip_ok {
-                Ok(())
-            } else {
-                Err(format!("`{zipcode}` is not a 5-digit ZIP code"))
-            },
+            nfip_kit::validate::ZipCode::parse(zipcode).map(|_| ()),
         );
         check(
             "/risk_score",

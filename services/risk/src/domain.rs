@@ -11,35 +11,12 @@
 //! | distance to water   | <0.5 mi 0.15, <1 mi 0.10, <3 mi 0.05, <10 mi 0.02, else 0 | 0.15 |
 //! | flood claims (10 y) | 0.001 per claim                                          | 0.15 |
 
-use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-/// A five-digit US ZIP code.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct ZipCode(String);
-
-impl ZipCode {
-    pub fn parse(text: &str) -> Result<ZipCode, String> {
-        if text.len() == 5 && text.bytes().all(|b| b.is_ascii_digit()) {
-            Ok(ZipCode(text.to_owned()))
-        } else {
-            Err(format!("`{text}` is not a 5-digit ZIP code"))
-        }
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for ZipCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+pub use nfip_kit::validate::ZipCode;
 
 /// FEMA flood zone designation, as printed on Flood Insurance Rate Maps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
