@@ -10,7 +10,6 @@ use nfip_kit::{
 };
 use uuid::Uuid;
 
-use crate::error::upstream_problem;
 use crate::journal::Resource;
 use crate::purchase::{self, PurchaseRequest, Reply};
 use crate::state::AppState;
@@ -135,7 +134,7 @@ pub async fn get_risk(
     nfip_kit::validate::ZipCode::parse(&zipcode)
         .map_err(|message| Problem::invalid_parameter("zipcode", message))?;
     let risk = state.services.risk.assess(&zipcode, deadline(&state)).await;
-    risk.map(Json).map_err(|error| upstream_problem(&error))
+    risk.map(Json).map_err(|error| Problem::from(&error))
 }
 
 /// Read a policy
@@ -163,7 +162,7 @@ pub async fn get_policy(
 ) -> Result<Json<Policy>, Problem> {
     owned(&state, &client, Resource::Policy, id).await?;
     let policy = state.services.policy.get(id, deadline(&state)).await;
-    policy.map(Json).map_err(|error| upstream_problem(&error))
+    policy.map(Json).map_err(|error| Problem::from(&error))
 }
 
 /// Read an invoice
@@ -195,7 +194,7 @@ pub async fn get_invoice(
         .billing
         .get_invoice(id, deadline(&state))
         .await;
-    invoice.map(Json).map_err(|error| upstream_problem(&error))
+    invoice.map(Json).map_err(|error| Problem::from(&error))
 }
 
 /// Pay an invoice
@@ -249,5 +248,5 @@ pub async fn pay_invoice(
         .pay(id, &payment, &key, deadline(&state))
         .await;
     paid.map(|payment| (StatusCode::CREATED, Json(payment)))
-        .map_err(|error| upstream_problem(&error))
+        .map_err(|error| Problem::from(&error))
 }

@@ -28,29 +28,26 @@ pub const UPSTREAM_FAILED: ProblemType = ProblemType::new(
 
 /// The problem for a failed upstream call: 504 timeout, 503 unreachable (or failing fast while
 /// it is known down), 502 for an answer outside the contract or an upstream 5xx; a 4xx is passed
-/// through. Each names the upstream.
-pub fn upstream_problem(error: &UpstreamError) -> Problem {
-    let kind = match error {
-        UpstreamError::Rejected { .. } => return passthrough(error),
-        UpstreamError::Timeout { .. } | UpstreamError::Failed { status: 504, .. } => {
-            UPSTREAM_TIMEOUT
-        }
-        UpstreamError::Unreachable { .. } | UpstreamError::CircuitOpen { .. } => {
-            UPSTREAM_UNAVAILABLE
-        }
-        UpstreamError::Failed { status: 503, .. } => UPSTREAM_UNAVAILABLE,
-        UpstreamError::BadResponse { .. } => UPSTREAM_BAD_RESPONSE,
-        UpstreamError::Failed { .. } => UPSTREAM_FAILED,
-    };
-    // A fast failure of an open circuit is said once, when it opens (upstream/mod.rs).
-    if matches!(error, UpstreamError::CircuitOpen { .. }) {
-        tracing::debug!(upstream = error.upstream(), "{error}");
-    } else {
-        tracing::warn!(upstream = error.upstream(), "{error}");
+/// through. Each names the upstream. Nothing is logged here: the access log says each 5xx once,
+/// with its detail.
+impl From<&UpstreamError> for Problem {
+    fn from(error: &UpstreamError) -> Problem {
+        let kind = match error {
+            UpstreamError::Rejected { .. } => return passthrough(error),
+            UpstreamError::Timeout { .. } | UpstreamError::Failed { status: 504, .. } => {
+                UPSTREAM_TIMEOUT
+            }
+            UpstreamError::Unreachable { .. } | UpstreamError::CircuitOpen { .. } => {
+                UPSTREAM_UNAVAILABLE
+            }
+            UpstreamError::Failed { status: 503, .. } => UPSTREAM_UNAVAILABLE,
+            UpstreamError::BadResponse { .. } => UPSTREAM_BAD_RESPONSE,
+            UpstreamError::Failed { .. } => UPSTREAM_FAILED,
+        };
+        Problem::new(kind)
+            .detail(error.to_string())
+            .upstream(error.upstream())
     }
-    Problem::new(kind)
-        .detail(error.to_string())
-        .upstream(error.upstream())
 }
 
 /// An upstream's 4xx, answered to the caller as the upstream put it (its type, detail and
@@ -77,6 +74,6 @@ pub fn passthrough(error: &UpstreamError) -> Problem {
             answer.status = *status;
             answer.upstream(*upstream)
         }
-        other => upstream_problem(other),
+        other => Problem::from(other),
     }
 }

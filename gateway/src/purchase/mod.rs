@@ -28,7 +28,6 @@ pub use keys::{payment_key, upstream_stem};
 pub use order::{Order, PurchaseRequest};
 pub use receipt::{Answer, NotificationState, Receipt};
 
-use crate::error::upstream_problem;
 use crate::journal::{NewEntry, PurchaseKey};
 use crate::state::AppState;
 use crate::upstream::policy::NewPolicy;
@@ -170,7 +169,7 @@ async fn rate(
                 format!("{} is not a U.S. ZIP code in use", order.zipcode),
             )));
         }
-        Err(error) => return Err(Answer::problem(upstream_problem(&error))),
+        Err(error) => return Err(Answer::problem(Problem::from(&error))),
     };
     let new_policy = NewPolicy {
         holder: order.user.clone(),

@@ -11,7 +11,7 @@ use super::Order;
 use super::gate::PURCHASE_IN_PROGRESS;
 use super::keys::{Keys, Step};
 use super::receipt::{Answer, NotificationState, Receipt, confirmation};
-use crate::error::{passthrough, upstream_problem};
+use crate::error::passthrough;
 use crate::journal::{Journal, Outcome, PurchaseKey};
 use crate::state::Services;
 use crate::upstream::billing::{InvoiceStatus, NewInvoice};
@@ -233,7 +233,7 @@ impl Run<'_> {
                 let stored = answer.stored();
                 (answer, Some(stored))
             }
-            _ => (Answer::problem(upstream_problem(error)), None),
+            _ => (Answer::problem(Problem::from(error)), None),
         };
         let abandoned = self
             .journal

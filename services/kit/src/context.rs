@@ -154,17 +154,21 @@ pub async fn middleware(req: Request, next: Next) -> Response {
         .extensions()
         .get::<Caller>()
         .map_or("", |caller| caller.name());
+    let why = response
+        .extensions()
+        .get::<crate::problem::ServerProblem>()
+        .map_or_else(String::new, |problem| format!(": {}", problem.0));
     span.in_scope(|| {
         if status == 500 {
             tracing::error!(
                 caller = by,
-                "{method} {path} -> {status} in {elapsed_ms:.1} ms"
+                "{method} {path} -> {status} in {elapsed_ms:.1} ms{why}"
             );
         } else if status >= 500 {
-            // Unavailable or an upstream's failure, said where it happened: not an error here.
+            // Unavailable, or an upstream's failure: the one line that says it.
             tracing::warn!(
                 caller = by,
-                "{method} {path} -> {status} in {elapsed_ms:.1} ms"
+                "{method} {path} -> {status} in {elapsed_ms:.1} ms{why}"
             );
         } else if quiet {
             tracing::debug!("{method} {path} -> {status} in {elapsed_ms:.1} ms");

@@ -264,9 +264,18 @@ impl IntoResponse for Problem {
         response
             .headers_mut()
             .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        if status.is_server_error() {
+            // For the access log, which says each 5xx once, with what went wrong.
+            let detail = self.detail.unwrap_or_else(|| self.title.clone());
+            response.extensions_mut().insert(ServerProblem(detail));
+        }
         response
     }
 }
+
+/// What a 5xx answer said went wrong, for the access log.
+#[derive(Debug, Clone)]
+pub struct ServerProblem(pub String);
 
 /// Fallback for unknown routes: 404 problem.
 pub async fn route_not_found(uri: axum::http::Uri) -> Problem {

@@ -4,5 +4,6 @@
 mod cache;
 mod db;
 mod health;
+mod logs;
 mod metrics;
 mod serve;
