@@ -96,52 +96,15 @@ nfip_kit_test::backend_tests! {
     }
 }
 
-/// Log lines written by the code under test, kept to be read.
-#[derive(Clone, Default)]
-struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
-    type Writer = Captured;
-
-    fn make_writer(&'a self) -> Captured {
-        self.clone()
-    }
-}
-
-impl Captured {
-    fn lines_with(&self, text: &str) -> Vec<String> {
-        String::from_utf8_lossy(&self.0.lock().unwrap())
-            .lines()
-            .filter(|line| line.contains(text))
-            .map(str::to_owned)
-            .collect()
-    }
-}
-
 /// A worker whose database takes no writes (opened read-only here, as a full disk leaves it)
 /// backs off, doubling its wait from 100 ms, and says so once a step: not a line a millisecond.
 #[tokio::test(flavor = "current_thread")]
 async fn a_worker_that_cannot_write_backs_off_and_says_so_once_a_step() {
     use nfip_notification::NotificationStore;
     use nfip_notification::delivery::Worker;
-    let logs = Captured::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(logs.clone())
-        .with_ansi(false)
-        .finish();
     // The worker is spawned on this thread's runtime, so its lines come here.
-    let _logging = tracing::subscriber::set_default(subscriber);
+    let logs = nfip_kit_test::CapturedLogs::default();
+    let _logging = logs.install();
     let db = nfip_kit_test::TestDatabase::create(nfip_kit::db::Backend::Sqlite).await;
     NotificationStore::connect(&db.url).await.unwrap();
     let read_only = NotificationStore::connect(&format!("{}?mode=ro", db.url))
