@@ -150,20 +150,16 @@ async fn replay_one(
 }
 
 async fn send(target: &Target, request: &SeenRequest) -> Result<(u16, String, Vec<u8>), String> {
-    let mut url = format!("{}{}", target.base, request.path);
+    let mut url = reqwest::Url::parse(&format!("{}{}", target.base, request.path))
+        .map_err(|e| format!("{}{} is not a URL: {e}", target.base, request.path))?;
     if !request.query.is_empty() {
-        let query: Vec<String> = request
-            .query
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect();
-        url = format!("{url}?{}", query.join("&"));
+        url.query_pairs_mut().extend_pairs(&request.query);
     }
     let method = request
         .method
         .parse()
         .map_err(|_| format!("{} is not an HTTP method", request.method))?;
-    let mut outgoing = target.http.request(method, &url);
+    let mut outgoing = target.http.request(method, url.clone());
     for (name, value) in &request.headers {
         outgoing = outgoing.header(name, value);
     }

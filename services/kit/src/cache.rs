@@ -32,6 +32,11 @@ pub async fn etag(request: Request, next: Next) -> Response {
     if !is_get || response.status() != StatusCode::OK {
         return response;
     }
+    // Only a body of known size within bounds: a stream, or a larger one, is answered as is.
+    let size = http_body::Body::size_hint(response.body()).upper();
+    if size.is_none_or(|size| size > LARGEST as u64) {
+        return response;
+    }
     let (mut parts, body) = response.into_parts();
     let bytes = match axum::body::to_bytes(body, LARGEST).await {
         Ok(bytes) => bytes,
@@ -40,7 +45,8 @@ pub async fn etag(request: Request, next: Next) -> Response {
         }
     };
     let digest = Sha256::digest(&bytes);
-    let tag = format!("\"{}\"", crate::auth::hex(&digest[..16]));
+    // Weak: the same answer compressed or not (compression wraps this) is the same version.
+    let tag = format!("W/\"{}\"", crate::auth::hex(&digest[..16]));
     let tag = HeaderValue::from_str(&tag).expect("hex is a header value");
     parts.headers.insert(ETAG, tag.clone());
     parts
@@ -59,14 +65,17 @@ pub async fn etag(request: Request, next: Next) -> Response {
     Response::from_parts(parts, Body::from(bytes))
 }
 
-/// Whether an `If-None-Match` names `tag`: `*`, or a list of tags, weak (`W/`) or not.
+/// Whether an `If-None-Match` names `tag`: `*`, or a list of tags, compared weakly (with or
+/// without `W/`), as RFC 9110 says for `If-None-Match`.
 fn names(if_none_match: &HeaderValue, tag: &HeaderValue) -> bool {
     let (Ok(asked), Ok(tag)) = (if_none_match.to_str(), tag.to_str()) else {
         return false;
     };
-    asked.split(',').map(str::trim).any(|candidate| {
-        candidate == "*" || candidate.strip_prefix("W/").unwrap_or(candidate) == tag
-    })
+    let opaque = |tag: &str| tag.strip_prefix("W/").unwrap_or(tag).to_owned();
+    asked
+        .split(',')
+        .map(str::trim)
+        .any(|candidate| candidate == "*" || opaque(candidate) == opaque(tag))
 }
 
 /// Declares it on a `GET` operation: the `If-None-Match` parameter, the `ETag` and
@@ -128,8 +137,8 @@ mod tests {
 
     #[test]
     fn if_none_match_names_a_tag_in_a_list_weakly_or_with_a_star() {
-        let tag = HeaderValue::from_static("\"abc\"");
-        for asked in ["\"abc\"", "W/\"abc\"", "\"x\", \"abc\"", "*"] {
+        let tag = HeaderValue::from_static("W/\"abc\"");
+        for asked in ["\"abc\"", "W/\"abc\"", "\"x\", W/\"abc\"", "*"] {
             assert!(names(&HeaderValue::from_static(asked), &tag), "{asked}");
         }
         for asked in ["\"abd\"", "abc", ""] {

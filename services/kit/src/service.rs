@@ -313,7 +313,7 @@ pub fn app_with_docs<S: Clone + Send + Sync + 'static>(
         true,
     )];
     urls.extend(more_specs);
-    // The spec and the docs: compressed for whoever asks (gzip, br), cached an hour.
+    // The spec and the docs: cached an hour.
     let docs = Router::new()
         .route(
             "/openapi.json",
@@ -334,14 +334,15 @@ pub fn app_with_docs<S: Clone + Send + Sync + 'static>(
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CACHE_CONTROL,
             HeaderValue::from_static("public, max-age=3600"),
-        ))
-        .layer(CompressionLayer::new());
+        ));
     router
         .with_state(state)
         .merge(docs)
         .fallback(problem::route_not_found)
         .method_not_allowed_fallback(problem::method_not_allowed)
         .layer(middleware::from_fn(crate::cache::etag))
+        // Outside the ETag (a version is the same compressed or not), for whoever asks: gzip, br.
+        .layer(CompressionLayer::new())
         .layer(middleware::from_fn(crate::metrics::track))
         .layer(Extension(db))
         .layer(CatchPanicLayer::custom(panic_problem))
