@@ -7,6 +7,7 @@
 
 mod bench;
 mod breaking;
+mod openapi30;
 
 use std::path::{Path, PathBuf};
 use std::process::{ExitCode, Stdio};
@@ -39,10 +40,16 @@ enum Task {
     },
     /// Fail if a committed spec changed in a way that breaks existing clients since BASE
     /// (default: the merge-base with main, or the previous commit), unless its major version
-    /// was raised.
+    /// was raised (a compatible change: its minor).
     OpenapiBreaking {
         /// A git revision.
         base: Option<String>,
+    },
+    /// Write openapi/3.0/<name>.json, the OpenAPI 3.0 edition of each spec (for generators that
+    /// read only 3.0); with --check, fail where a committed one is out of date.
+    Openapi30 {
+        #[arg(long)]
+        check: bool,
     },
     /// Run a command against a fresh stack: build, start every process on its default port and
     /// a throwaway SQLite folder (warnings-only logs, no rate limit), wait until ready, run the
@@ -158,6 +165,7 @@ async fn main() -> ExitCode {
     let result = match cli.task {
         Task::Up { release, postgres } => up(release, postgres.as_deref()).await,
         Task::OpenapiBreaking { base } => breaking::run(base).await,
+        Task::Openapi30 { check } => openapi30::run(check),
         Task::WithStack { command } => with_stack(&command).await,
         Task::Bench {
             connections,
