@@ -71,9 +71,10 @@ clients: node-tools
     cp tools/clients/tsconfig.json tools/clients/smoke.mts tools/clients/mock.mts clients/typescript/
     tsc -p clients/typescript
 
-# Buy a policy through the gateway with each generated client, against a fresh stack.
+# Buy a policy through the gateway with each generated client (Python, TypeScript, and Rust from the 3.0 edition with progenitor), against a fresh stack.
 clients-smoke: clients
-    cargo xtask with-stack sh -c 'PYTHONPATH=clients/python python tools/clients/smoke.py && node clients/typescript/smoke.mjs'
+    cargo build --quiet --locked -p nfip-gateway-client --bins
+    cargo xtask with-stack sh -c 'PYTHONPATH=clients/python python tools/clients/smoke.py && node clients/typescript/smoke.mjs && target/debug/gateway-client-smoke'
 
 # Fuzz the gateway (as two clients, checking neither reaches the other's objects) and every service from their specs with Schemathesis (all checks; credentials and exceptions in schemathesis.toml), on a fresh stack.
 fuzz EXAMPLES="1000":
