@@ -419,17 +419,44 @@ macro_rules! spec_tests {
 
 /// Log lines captured for a test to read: install it with [`CapturedLogs::install`] on a
 /// current-thread runtime, so the tasks the test spawns log into it too.
+///
+/// One subscriber is set globally, once, and routes each line to the capture installed on the
+/// thread that logs it (other threads' lines are dropped). A per-test `set_default` would
+/// register and drop a dispatcher per test, and a callsite another test's thread registers at
+/// that moment can cache "never enabled" for good: the line this test waits for never comes.
 #[derive(Clone, Default)]
 pub struct CapturedLogs(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
 
+thread_local! {
+    static CAPTURE: std::cell::RefCell<Option<CapturedLogs>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Routes this thread's lines to a [`CapturedLogs`] until dropped.
+#[must_use = "lines are captured only while the guard lives"]
+pub struct CaptureGuard(());
+
+impl Drop for CaptureGuard {
+    fn drop(&mut self) {
+        CAPTURE.with(|capture| capture.borrow_mut().take());
+    }
+}
+
 impl CapturedLogs {
     /// Captures this thread's log lines until the guard is dropped.
-    pub fn install(&self) -> tracing::subscriber::DefaultGuard {
-        let subscriber = tracing_subscriber::fmt()
-            .with_writer(self.clone())
-            .with_ansi(false)
-            .finish();
-        tracing::subscriber::set_default(subscriber)
+    pub fn install(&self) -> CaptureGuard {
+        static GLOBAL: std::sync::Once = std::sync::Once::new();
+        GLOBAL.call_once(|| {
+            let subscriber = tracing_subscriber::fmt()
+                .with_writer(ThreadCapture)
+                .with_ansi(false)
+                .finish();
+            tracing::subscriber::set_global_default(subscriber)
+                .expect("no other global subscriber in a test binary that captures logs");
+            // Callsites registered before the subscriber existed cached "never": ask again.
+            tracing::callsite::rebuild_interest_cache();
+        });
+        CAPTURE.with(|capture| *capture.borrow_mut() = Some(self.clone()));
+        CaptureGuard(())
     }
 
     /// The lines so far that contain `text`.
@@ -442,9 +469,16 @@ impl CapturedLogs {
     }
 }
 
-impl std::io::Write for CapturedLogs {
+/// The global subscriber's writer: the calling thread's capture, if it has one.
+struct ThreadCapture;
+
+impl std::io::Write for ThreadCapture {
     fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().expect("logs lock").extend_from_slice(bytes);
+        CAPTURE.with(|capture| {
+            if let Some(logs) = capture.borrow().as_ref() {
+                logs.0.lock().expect("logs lock").extend_from_slice(bytes);
+            }
+        });
         Ok(bytes.len())
     }
 
@@ -453,10 +487,10 @@ impl std::io::Write for CapturedLogs {
     }
 }
 
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for CapturedLogs {
-    type Writer = CapturedLogs;
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for ThreadCapture {
+    type Writer = ThreadCapture;
 
-    fn make_writer(&'a self) -> CapturedLogs {
-        self.clone()
+    fn make_writer(&'a self) -> ThreadCapture {
+        ThreadCapture
     }
 }
