@@ -74,11 +74,8 @@ pub async fn purchase(
     let work =
         async move { purchase::purchase(&state, client.name(), order, idempotency_key.0).await };
     // Its own task, so a caller that hangs up does not stop the purchase halfway.
-    let task = match context::current() {
-        Some(current) => tokio::spawn(context::scope(current, work)),
-        None => tokio::spawn(work),
-    };
-    task.await
+    context::spawn(work)
+        .await
         .map_err(|error| Problem::internal(format!("the purchase task failed: {error}")))
 }
 

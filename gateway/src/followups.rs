@@ -8,6 +8,7 @@ use std::time::Duration;
 use nfip_kit::backoff::Backoff;
 use nfip_kit::context::{self, RequestContext, Traceparent};
 use nfip_kit::db;
+use nfip_kit::telemetry;
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 
@@ -165,12 +166,13 @@ async fn prune(state: &AppState) {
 /// Runs `work` as part of the purchase's original request, so its logs and upstream calls carry
 /// the same request id and trace.
 async fn within<F: Future<Output = ()>>(request_id: &str, traceparent: &str, work: F) {
+    let span = tracing::info_span!("followup", id = request_id, trace = tracing::field::Empty);
+    let trace = telemetry::continue_trace(&span, Traceparent::parse(traceparent));
+    span.record("trace", tracing::field::display(&trace.trace_id));
     let context = RequestContext {
         request_id: request_id.to_owned(),
-        trace: Traceparent::parse(traceparent).unwrap_or_else(Traceparent::new_root),
+        trace,
     };
-    let span =
-        tracing::info_span!("followup", id = %context.request_id, trace = %context.trace.trace_id);
     tracing::Instrument::instrument(context::scope(context, work), span).await;
 }
 

@@ -11,7 +11,14 @@ async fn main() -> ExitCode {
         return probed;
     }
     let log = cli.log.clone();
-    nfip_kit::serve::main(cli.print_openapi, &log, nfip_gateway::openapi, run(cli)).await
+    nfip_kit::serve::main(
+        "gateway",
+        cli.print_openapi,
+        &log,
+        nfip_gateway::openapi,
+        run(cli),
+    )
+    .await
 }
 
 async fn run(cli: Cli) -> Result<(), String> {

@@ -40,6 +40,7 @@ impl Journal {
     /// to undo now. `last_word` is the final answer for retries, when the failure was a
     /// refusal; without it, a retry after the undoing runs a new attempt.
     /// Does nothing when this run no longer holds the purchase: whoever took it over undoes it.
+    #[tracing::instrument(name = "db transaction", skip_all, fields(db.operation.name = "abandon"))]
     pub async fn abandon(
         &self,
         purchase: &PurchaseKey,
@@ -64,6 +65,7 @@ impl Journal {
     }
 
     /// The undoing is done: the purchase is over (with its last word), or open to a new attempt.
+    #[tracing::instrument(name = "db transaction", skip_all, fields(db.operation.name = "compensated"))]
     pub async fn compensated(&self, purchase: &PurchaseKey) -> Result<(), sqlx::Error> {
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "UPDATE purchase_journal SET \

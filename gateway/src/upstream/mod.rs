@@ -25,10 +25,11 @@ use std::time::{Duration, Instant};
 
 use axum::http::HeaderValue;
 use axum::http::header::AUTHORIZATION;
-use nfip_kit::context::{self, REQUEST_ID, TRACEPARENT};
+use nfip_kit::context::{self, REQUEST_ID, TRACEPARENT, Traceparent};
 use reqwest::RequestBuilder;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use tracing::Instrument;
 
 /// One upstream: where it is, and the key the gateway presents to it.
 #[derive(Debug, Clone)]
@@ -160,14 +161,23 @@ impl Upstream {
         if budget.is_zero() {
             return Err(UpstreamError::Timeout { upstream });
         }
-        let request = self.request(call, body).timeout(budget);
+        // The client span: exported with the trace, its id is the parent the callee sees.
+        let span = tracing::info_span!(
+            "upstream call",
+            otel.name = tracing::field::Empty,
+            otel.kind = tracing::field::Empty,
+            upstream,
+        );
+        nfip_kit::telemetry::label(&span, || call.operation.to_owned(), "client");
+        let traceparent = nfip_kit::telemetry::outgoing(&span);
+        let request = self.request(call, body, traceparent).timeout(budget);
         let answer = async {
             let response = request.send().await?;
             let status = response.status();
             let bytes = response.bytes().await?;
             Ok::<_, reqwest::Error>((status, bytes))
         };
-        let result = match tokio::time::timeout(budget, answer).await {
+        let result = match tokio::time::timeout(budget, answer.instrument(span)).await {
             Err(_) => Err(UpstreamError::Timeout { upstream }),
             Ok(Err(error)) if error.is_timeout() => Err(UpstreamError::Timeout { upstream }),
             Ok(Err(error)) => {
@@ -192,16 +202,22 @@ impl Upstream {
         result
     }
 
-    /// The HTTP request for `call`: the request id and a child of the trace, the credential,
-    /// the idempotency key, the JSON body.
-    fn request<B: Serialize>(&self, call: &Call<'_, B>, body: Option<&[u8]>) -> RequestBuilder {
+    /// The HTTP request for `call`: the request id and the call's place in the trace, the
+    /// credential, the idempotency key, the JSON body.
+    fn request<B: Serialize>(
+        &self,
+        call: &Call<'_, B>,
+        body: Option<&[u8]>,
+        trace: Option<Traceparent>,
+    ) -> RequestBuilder {
         let mut request = self
             .http
             .request(call.method.clone(), format!("{}{}", self.base, call.path));
-        if let Some(current) = context::current() {
-            request = request
-                .header(REQUEST_ID, current.request_id)
-                .header(TRACEPARENT, current.trace.child().header_value());
+        if let Some(request_id) = context::current_request_id() {
+            request = request.header(REQUEST_ID, request_id);
+        }
+        if let Some(trace) = trace {
+            request = request.header(TRACEPARENT, trace.header_value());
         }
         if let Some(authorization) = &self.authorization {
             request = request.header(AUTHORIZATION, authorization.clone());

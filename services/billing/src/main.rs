@@ -12,7 +12,14 @@ async fn main() -> ExitCode {
         return probed;
     }
     let log = cli.service.log.clone();
-    nfip_kit::serve::main(cli.print_openapi, &log, nfip_billing::openapi, run(cli)).await
+    nfip_kit::serve::main(
+        "billing",
+        cli.print_openapi,
+        &log,
+        nfip_billing::openapi,
+        run(cli),
+    )
+    .await
 }
 
 async fn run(cli: Cli) -> Result<(), String> {

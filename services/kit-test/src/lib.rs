@@ -231,12 +231,22 @@ impl ServiceProcess {
     /// Starts `binary` with `args` (which should include `--listen 127.0.0.1:0`) and waits, up
     /// to 30 s, for the line in which it says where it listens.
     pub async fn start(binary: &str, args: &[&str]) -> ServiceProcess {
+        ServiceProcess::start_with_env(binary, args, &[]).await
+    }
+
+    /// [`ServiceProcess::start`], with more environment variables.
+    pub async fn start_with_env(
+        binary: &str,
+        args: &[&str],
+        env: &[(&str, String)],
+    ) -> ServiceProcess {
         use tokio::io::{AsyncBufReadExt, BufReader};
 
         let mut child = tokio::process::Command::new(binary)
             .args(args)
             .env("RUST_LOG", "info")
             .env("API_CALLERS", nfip_kit::auth::entry(CALLER, CALLER_KEY))
+            .envs(env.iter().map(|(name, value)| (name, value)))
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::piped())
             .kill_on_drop(true)

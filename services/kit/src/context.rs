@@ -1,14 +1,16 @@
 //! Per-request context: the request id (`x-request-id`) and the W3C trace context
-//! (`traceparent`), kept for the whole handler so errors and outgoing calls can carry them, plus
-//! one readable log line per request.
+//! (`traceparent`), kept for the whole handler so errors and outgoing calls can carry them, the
+//! request's server span (exported when tracing is on, see [`crate::telemetry`]), and one
+//! readable log line per request.
 
 use std::time::Instant;
 
-use axum::extract::Request;
+use axum::extract::{MatchedPath, Request};
 use axum::http::{HeaderMap, HeaderValue};
 use axum::middleware::Next;
 use axum::response::Response;
 use tracing::Instrument;
+use tracing::field::display;
 use uuid::Uuid;
 
 use crate::auth::Caller;
@@ -38,6 +40,20 @@ pub fn current_request_id() -> Option<String> {
 /// Runs `future` as part of `context` (for work a handler hands to another task).
 pub async fn scope<F: Future>(context: RequestContext, future: F) -> F::Output {
     CURRENT.scope(context, future).await
+}
+
+/// Spawns `future` as part of the request being handled: its context and its span go with it,
+/// so the task's logs and calls belong to the request.
+pub fn spawn<F>(future: F) -> tokio::task::JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let work = future.instrument(tracing::Span::current());
+    match current() {
+        Some(context) => tokio::spawn(CURRENT.scope(context, work)),
+        None => tokio::spawn(work),
+    }
 }
 
 /// A W3C trace context (`00-<trace-id>-<parent-id>-<flags>`).
@@ -112,30 +128,43 @@ fn valid_request_id(value: &HeaderValue) -> Option<String> {
     ok.then(|| value.to_owned())
 }
 
-fn context_from(headers: &HeaderMap) -> RequestContext {
-    let request_id = headers
+fn request_id(headers: &HeaderMap) -> String {
+    headers
         .get(REQUEST_ID)
         .and_then(valid_request_id)
-        .unwrap_or_else(|| Uuid::new_v4().to_string());
-    let trace = headers
+        .unwrap_or_else(|| Uuid::new_v4().to_string())
+}
+
+fn incoming_trace(headers: &HeaderMap) -> Option<Traceparent> {
+    headers
         .get(TRACEPARENT)
         .and_then(|v| v.to_str().ok())
         .and_then(Traceparent::parse)
-        .unwrap_or_else(Traceparent::new_root);
-    RequestContext { request_id, trace }
 }
 
-/// Middleware: establishes the request context, echoes `x-request-id`, logs the outcome.
+/// Middleware: establishes the request context and its server span, echoes `x-request-id`,
+/// logs the outcome.
 pub async fn middleware(req: Request, next: Next) -> Response {
-    let context = context_from(req.headers());
-    let span = tracing::info_span!(
-        "request",
-        id = %context.request_id,
-        trace = %context.trace.trace_id,
-        span = %context.trace.parent_id,
-    );
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
+    let span = tracing::info_span!(
+        "request",
+        otel.name = tracing::field::Empty,
+        otel.kind = tracing::field::Empty,
+        id = tracing::field::Empty,
+        trace = tracing::field::Empty,
+        span = tracing::field::Empty,
+    );
+    let route = req.extensions().get::<MatchedPath>();
+    let route = route.map_or(path.as_str(), MatchedPath::as_str);
+    crate::telemetry::label(&span, || format!("{method} {route}"), "server");
+    let context = RequestContext {
+        request_id: request_id(req.headers()),
+        trace: crate::telemetry::continue_trace(&span, incoming_trace(req.headers())),
+    };
+    span.record("id", display(&context.request_id));
+    span.record("trace", display(&context.trace.trace_id));
+    span.record("span", display(&context.trace.parent_id));
     let quiet = path == "/healthz" || path == "/readyz" || path == "/metrics";
     let request_id = HeaderValue::from_str(&context.request_id).ok();
     let started = Instant::now();
@@ -214,8 +243,8 @@ mod tests {
     fn keeps_a_sane_request_id_and_replaces_others() {
         let mut headers = HeaderMap::new();
         headers.insert(REQUEST_ID, HeaderValue::from_static("abc-123"));
-        assert_eq!(context_from(&headers).request_id, "abc-123");
+        assert_eq!(request_id(&headers), "abc-123");
         headers.insert(REQUEST_ID, HeaderValue::from_static("has space"));
-        assert_ne!(context_from(&headers).request_id, "has space");
+        assert_ne!(request_id(&headers), "has space");
     }
 }

@@ -393,8 +393,9 @@ pub async fn shutdown_signal() {
 }
 
 /// What every `main` does: with `--print-openapi`, print the spec and exit; otherwise start
-/// logging and `run`, turning its error into a logged line and a failing exit code.
+/// logging (and tracing, for `service`) and `run`, turning its error into a logged line and a failing exit code.
 pub async fn main(
+    service: &'static str,
     print_openapi: bool,
     log: &crate::telemetry::LogArgs,
     openapi: fn() -> utoipa::openapi::OpenApi,
@@ -404,13 +405,15 @@ pub async fn main(
         print!("{}", crate::spec::to_json(&openapi()));
         return std::process::ExitCode::SUCCESS;
     }
-    crate::telemetry::init(log);
-    match run.await {
+    let telemetry = crate::telemetry::init(log, service);
+    let outcome = run.await;
+    if let Err(error) = &outcome {
+        tracing::error!("{error}");
+    }
+    telemetry.shutdown();
+    match outcome {
         Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(error) => {
-            tracing::error!("{error}");
-            std::process::ExitCode::FAILURE
-        }
+        Err(_) => std::process::ExitCode::FAILURE,
     }
 }
 

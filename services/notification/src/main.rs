@@ -16,6 +16,7 @@ async fn main() -> ExitCode {
     }
     let log = cli.service.log.clone();
     nfip_kit::serve::main(
+        "notification",
         cli.print_openapi,
         &log,
         nfip_notification::openapi,

@@ -44,6 +44,7 @@ impl NotificationStore {
     }
 
     /// Queues a message for delivery now.
+    #[tracing::instrument(name = "db transaction", skip_all, fields(db.operation.name = "enqueue"))]
     pub async fn enqueue(
         &self,
         message: Message,

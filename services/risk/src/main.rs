@@ -17,7 +17,14 @@ async fn main() -> ExitCode {
         return probed;
     }
     let log = cli.service.log.clone();
-    nfip_kit::serve::main(cli.print_openapi, &log, nfip_risk::openapi, run(cli)).await
+    nfip_kit::serve::main(
+        "risk",
+        cli.print_openapi,
+        &log,
+        nfip_risk::openapi,
+        run(cli),
+    )
+    .await
 }
 
 async fn run(cli: Cli) -> Result<(), String> {
