@@ -59,9 +59,18 @@ lint: node-tools
     cargo clippy --workspace --all-targets --locked -- -D warnings
     spectral lint openapi/*.json --ruleset .spectral.yaml --fail-severity=warn
 
-# Fail if a spec changed in a way that breaks existing clients since BASE (default: merge-base with main, or the previous commit), unless its major version was raised.
+# Fail if a spec changed in a way that breaks existing clients since BASE (default: its last release tag <spec>-v<version>; unreleased: merge-base with main, or the previous commit) unless its major version was raised (a compatible change: its minor), or if CHANGELOG.md does not say it.
 openapi-breaking BASE="":
     cargo xtask openapi-breaking {{ BASE }}
+    cargo xtask changelog --check
+
+# Write CHANGELOG.md: for each spec whose version is newer than its last release, what changed since it.
+changelog:
+    cargo xtask changelog
+
+# Tag every spec whose version is not released yet (<spec>-v<version>), once the tree is clean, the gate passes and the changelog is current.
+release:
+    cargo xtask release
 
 # Generate clients from every spec into clients/ (ignored): Python (openapi-python-client) and TypeScript (openapi-typescript types for openapi-fetch), type-checked with tsc.
 clients: node-tools

@@ -39,12 +39,22 @@ enum Task {
         postgres: Option<String>,
     },
     /// Fail if a committed spec changed in a way that breaks existing clients since BASE
-    /// (default: the merge-base with main, or the previous commit), unless its major version
-    /// was raised (a compatible change: its minor).
+    /// (default: the spec's last release, the tag `<spec>-v<version>`; not released yet: the
+    /// merge-base with main, or the previous commit), unless its major version was raised (a
+    /// compatible change: its minor).
     OpenapiBreaking {
         /// A git revision.
         base: Option<String>,
     },
+    /// Write CHANGELOG.md: for each spec whose version is newer than its last release, what
+    /// changed since it; with --check, fail where it is out of date.
+    Changelog {
+        #[arg(long)]
+        check: bool,
+    },
+    /// Tag each spec whose version is not released yet (`<spec>-v<version>`), once the tree is
+    /// clean, the gate passes and CHANGELOG.md is current.
+    Release,
     /// Write openapi/3.0/<name>.json, the OpenAPI 3.0 edition of each spec (for generators that
     /// read only 3.0); with --check, fail where a committed one is out of date.
     Openapi30 {
@@ -165,6 +175,8 @@ async fn main() -> ExitCode {
     let result = match cli.task {
         Task::Up { release, postgres } => up(release, postgres.as_deref()).await,
         Task::OpenapiBreaking { base } => breaking::run(base).await,
+        Task::Changelog { check } => breaking::release::changelog(check).await,
+        Task::Release => breaking::release::release().await,
         Task::Openapi30 { check } => openapi30::run(check),
         Task::WithStack { command } => with_stack(&command).await,
         Task::Bench {

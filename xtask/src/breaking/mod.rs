@@ -15,6 +15,7 @@
 //! one only when its minor (or major) was: versions follow semver by rule.
 
 mod compare;
+pub mod release;
 #[cfg(test)]
 mod tests;
 
@@ -101,8 +102,8 @@ async fn git(root: &Path, args: &[&str]) -> Option<String> {
         .then(|| String::from_utf8_lossy(&output.stdout).trim().to_owned())
 }
 
-/// The default base: the merge-base with `main` when on another branch, else the previous
-/// commit.
+/// The fallback base, for a spec not released yet: the merge-base with `main` when on another
+/// branch, else the previous commit.
 async fn default_base(root: &Path) -> Option<String> {
     let branch = git(root, &["rev-parse", "--abbrev-ref", "HEAD"])
         .await
@@ -115,61 +116,67 @@ async fn default_base(root: &Path) -> Option<String> {
     git(root, &["rev-parse", "--verify", "--quiet", "HEAD~1"]).await
 }
 
+/// What `spec` is compared with: at `base` when given; else its last release, or (not released
+/// yet) the fallback base. `None`: the spec is new there.
+async fn base_of(
+    root: &Path,
+    spec: &str,
+    base: Option<&str>,
+    fallback: Option<&str>,
+) -> Result<Option<(String, Value)>, String> {
+    if base.is_none()
+        && let Some((at, released)) = release::last_release(root, spec).await
+    {
+        return Ok(Some((release::tag(spec, at), released)));
+    }
+    let Some(revision) = base.or(fallback) else {
+        return Ok(None);
+    };
+    let Some(text) = git(root, &["show", &format!("{revision}:openapi/{spec}.json")]).await else {
+        return Ok(None);
+    };
+    let doc = serde_json::from_str(&text).map_err(|e| format!("{spec}.json at {revision}: {e}"))?;
+    let shown = git(root, &["rev-parse", "--short", revision]).await;
+    Ok(Some((shown.unwrap_or_else(|| revision.to_owned()), doc)))
+}
+
+/// `cargo xtask openapi-breaking [BASE]`: every spec against BASE, or by default against its
+/// last release (`<spec>-v<version>`; a spec not released yet, against the merge-base with
+/// `main` or the previous commit).
 pub async fn run(base: Option<String>) -> Result<(), String> {
     let root = crate::workspace_root();
-    let Some(base) = (match base {
-        Some(base) => Some(base),
-        None => default_base(&root).await,
-    }) else {
-        println!("openapi-breaking: no earlier commit to compare with; nothing to check");
-        return Ok(());
-    };
-    let short = git(&root, &["rev-parse", "--short", &base])
-        .await
-        .ok_or_else(|| format!("unknown revision {base}"))?;
-    println!("comparing openapi/*.json with {base} ({short})");
-    let mut files: Vec<_> = std::fs::read_dir(root.join("openapi"))
-        .map_err(|e| format!("cannot read openapi/: {e}"))?
-        .flatten()
-        .map(|entry| entry.path())
-        .filter(|path| path.extension().is_some_and(|e| e == "json"))
-        .collect();
-    files.sort();
-    let listed = git(&root, &["ls-tree", "--name-only", &base, "openapi/"])
-        .await
-        .unwrap_or_default();
+    if let Some(base) = &base {
+        git(&root, &["rev-parse", "--verify", "--quiet", base])
+            .await
+            .ok_or_else(|| format!("unknown revision {base}"))?;
+    }
+    let fallback = default_base(&root).await;
+    let specs = release::specs(&root)?;
     let mut refused = Vec::new();
-    for name in listed
-        .lines()
-        .filter_map(|f| f.strip_prefix("openapi/"))
-        .filter(|f| f.ends_with(".json"))
-    {
-        if !files
-            .iter()
-            .any(|path| path.file_name().is_some_and(|n| n == name))
-        {
-            refused.push(format!("{name}: the spec was removed"));
+    if let Some(revision) = base.as_deref().or(fallback.as_deref()) {
+        let listed = git(&root, &["ls-tree", "--name-only", revision, "openapi/"])
+            .await
+            .unwrap_or_default();
+        for name in listed.lines().filter_map(|f| f.strip_prefix("openapi/")) {
+            if let Some(spec) = name.strip_suffix(".json")
+                && !specs.iter().any(|s| s == spec)
+            {
+                refused.push(format!("{name}: the spec was removed"));
+            }
         }
     }
-    for file in files {
-        let name = file
-            .file_name()
-            .unwrap_or_default()
-            .to_string_lossy()
-            .into_owned();
-        let spec = name.trim_end_matches(".json");
-        let head: Value =
-            serde_json::from_str(&std::fs::read_to_string(&file).map_err(|e| e.to_string())?)
-                .map_err(|e| format!("{name}: {e}"))?;
-        let Some(old) = git(&root, &["show", &format!("{base}:openapi/{name}")]).await else {
-            println!("  {spec}: new spec");
-            continue;
-        };
-        let base_doc: Value =
-            serde_json::from_str(&old).map_err(|e| format!("{name} at {base}: {e}"))?;
-        let (report, refusal) = judge(spec, &base_doc, &head);
-        print!("{report}");
-        refused.extend(refusal);
+    for spec in &specs {
+        let head = release::read_spec(&root, spec)?;
+        match base_of(&root, spec, base.as_deref(), fallback.as_deref()).await? {
+            None => println!("  {spec}: new spec"),
+            Some((against, base_doc)) => {
+                let (report, refusal) = judge(spec, &base_doc, &head);
+                // "  <spec>: <verdict>" → "  <spec> (against <base>): <verdict>"
+                let report = report.replacen(": ", &format!(" (against {against}): "), 1);
+                print!("{report}");
+                refused.extend(refusal);
+            }
+        }
     }
     if refused.is_empty() {
         Ok(())
