@@ -151,15 +151,25 @@ pub fn entry(released: Option<Version>, findings: &[Finding], head: &Value) -> S
         );
     };
     let mut lines = vec![format!("Since {}:", show(released)), String::new()];
-    let (breaking, compatible): (Vec<&Finding>, Vec<&Finding>) =
-        findings.iter().partition(|f| f.breaking);
-    for (label, list) in [("Breaking", breaking), ("Compatible", compatible)] {
-        for finding in list {
-            lines.push(format!(
-                "- {label}: {} `{}`: {}",
-                finding.operation, finding.pointer, finding.message
-            ));
+    // One line per change, naming every operation it touches (a shared schema touches many).
+    let mut changes: Vec<(bool, &str, &str, Vec<&str>)> = Vec::new();
+    for finding in findings {
+        let (pointer, message) = (finding.pointer.as_str(), finding.message.as_str());
+        match changes
+            .iter_mut()
+            .find(|c| (c.0, c.1, c.2) == (finding.breaking, pointer, message))
+        {
+            Some(change) => change.3.push(&finding.operation),
+            None => changes.push((finding.breaking, pointer, message, vec![&finding.operation])),
         }
+    }
+    changes.sort_by_key(|change| !change.0);
+    for (breaking, pointer, message, operations) in changes {
+        let label = if breaking { "Breaking" } else { "Compatible" };
+        lines.push(format!(
+            "- {label}: {message} (`{pointer}`; {})",
+            operations.join(", ")
+        ));
     }
     if findings.is_empty() {
         lines.push(String::from("- Wording only: no change to the contract."));
@@ -326,9 +336,26 @@ mod tests {
         );
         assert!(text.starts_with("Since 1.0.0:"), "{text}");
         assert!(
-            text.find("Breaking: create_thing").unwrap()
-                < text.find("Compatible: create_thing").unwrap(),
+            text.find("Breaking: a field removed").unwrap()
+                < text.find("Compatible: a new field").unwrap(),
             "{text}"
+        );
+        let shared = entry(
+            Some((1, 0, 0)),
+            &[
+                finding(false, "a new field"),
+                Finding {
+                    operation: String::from("get_thing"),
+                    ..finding(false, "a new field")
+                },
+            ],
+            &head,
+        );
+        assert!(
+            shared.contains(
+                "- Compatible: a new field (`#/paths/~1things/post`; create_thing, get_thing)"
+            ),
+            "{shared}"
         );
         let first = entry(
             None,
