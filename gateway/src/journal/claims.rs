@@ -69,7 +69,7 @@ impl Journal {
         )))
         .bind(&purchase.client)
         .bind(&purchase.key)
-        .fetch_optional(self.db.pool())
+        .fetch_optional(&mut *self.db.conn().await?)
         .await?
         else {
             return Ok(Lookup::New);
@@ -114,7 +114,7 @@ impl Journal {
         .bind(entry.request_id)
         .bind(entry.traceparent)
         .bind(db::timestamp(now))
-        .execute(self.db.pool())
+        .execute(&mut *self.db.conn().await?)
         .await?
         .rows_affected();
         if inserted == 1 {
@@ -155,7 +155,7 @@ impl Journal {
         .bind(policy_request)
         .bind(db::timestamp(lease_until))
         .bind(db::timestamp(now))
-        .fetch_optional(self.db.pool())
+        .fetch_optional(&mut *self.db.conn().await?)
         .await?;
         match row {
             Some(row) => Ok(Claim::Run {
@@ -206,7 +206,7 @@ impl Journal {
         .bind(attempt)
         .bind(policy.map(|id| id.to_string()))
         .bind(invoice.map(|id| id.to_string()))
-        .execute(self.db.pool())
+        .execute(&mut *self.db.conn().await?)
         .await?
         .rows_affected();
         Ok(updated == 1)

@@ -59,7 +59,7 @@ impl Journal {
         .bind(last_word.map(|answer| i64::from(answer.status)))
         .bind(last_word.map(|answer| answer.body.as_str()))
         .bind(attempt)
-        .execute(self.db.pool())
+        .execute(&mut *self.db.conn().await?)
         .await?;
         Ok(())
     }
@@ -76,7 +76,7 @@ impl Journal {
         .bind(&purchase.client)
         .bind(&purchase.key)
         .bind(db::timestamp(db::now()))
-        .execute(self.db.pool())
+        .execute(&mut *self.db.conn().await?)
         .await?;
         Ok(())
     }
@@ -93,7 +93,7 @@ impl Journal {
             .bind(db::timestamp(now))
             .bind(db::timestamp(lease_until))
             .bind(i64::from(limit))
-            .fetch_all(self.db.pool())
+            .fetch_all(&mut *self.db.conn().await?)
             .await?;
         rows.iter()
             .map(|row| {
@@ -125,7 +125,7 @@ impl Journal {
         .bind(&purchase.key)
         .bind(db::timestamp(retry_at))
         .bind(db::timestamp(db::now()))
-        .execute(self.db.pool())
+        .execute(&mut *self.db.conn().await?)
         .await?;
         Ok(())
     }
@@ -141,7 +141,7 @@ impl Journal {
             .bind(db::timestamp(now))
             .bind(db::timestamp(lease_until))
             .bind(i64::from(limit))
-            .fetch_all(self.db.pool())
+            .fetch_all(&mut *self.db.conn().await?)
             .await?;
         rows.iter()
             .map(|row| {
@@ -176,7 +176,7 @@ impl Journal {
         .bind(&purchase.key)
         .bind(db::timestamp(db::now()))
         .bind(retry_at.map(db::timestamp))
-        .execute(self.db.pool())
+        .execute(&mut *self.db.conn().await?)
         .await?;
         Ok(())
     }
@@ -199,7 +199,7 @@ impl Journal {
         .bind(i64::from(answer.status))
         .bind(answer.body.as_str())
         .bind(db::timestamp(db::now()))
-        .execute(self.db.pool())
+        .execute(&mut *self.db.conn().await?)
         .await?;
         Ok(())
     }
@@ -229,7 +229,7 @@ impl Journal {
     /// When the follow-up worker next has something to do, if anything.
     pub async fn next_followup(&self) -> Result<Option<OffsetDateTime>, sqlx::Error> {
         let row = sqlx::query(sqlx::AssertSqlSafe(next_followup_sql()))
-            .fetch_one(self.db.pool())
+            .fetch_one(&mut *self.db.conn().await?)
             .await?;
         let undo: Option<String> = row.try_get("undo")?;
         let notify: Option<String> = row.try_get("notify")?;

@@ -39,7 +39,7 @@ impl Journal {
         )))
         .bind(id.to_string())
         .bind(client)
-        .fetch_optional(self.db.pool())
+        .fetch_optional(&mut *self.db.conn().await?)
         .await?;
         Ok(row.is_some())
     }

@@ -85,7 +85,7 @@ impl BillingStore {
         .bind(db::timestamp(invoice.created_at))
         .bind(idempotency.map(|(key, _)| key))
         .bind(idempotency.map(|(_, request)| request))
-        .execute(self.db.pool())
+        .execute(&mut *self.db.conn().await?)
         .await?
         .rows_affected();
         if inserted == 1 {
@@ -103,7 +103,7 @@ impl BillingStore {
             "SELECT {INVOICE_COLUMNS} FROM invoices WHERE id = $1"
         )))
         .bind(id.to_string())
-        .fetch_optional(self.db.pool())
+        .fetch_optional(&mut *self.db.conn().await?)
         .await?
         .map(|row| invoice_from(&row))
         .transpose()
@@ -115,7 +115,7 @@ impl BillingStore {
             "SELECT {INVOICE_COLUMNS} FROM invoices WHERE policy_id = $1 ORDER BY id LIMIT 1000"
         )))
         .bind(policy_id.to_string())
-        .fetch_all(self.db.pool())
+        .fetch_all(&mut *self.db.conn().await?)
         .await?
         .iter()
         .map(invoice_from)
@@ -232,7 +232,7 @@ impl BillingStore {
         )
         .bind(id.to_string())
         .bind(db::timestamp(db::now()))
-        .execute(self.db.pool())
+        .execute(&mut *self.db.conn().await?)
         .await?;
         let invoice = self.invoice(id).await?.ok_or(StoreError::NoInvoice(id))?;
         match invoice.status {

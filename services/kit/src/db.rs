@@ -5,11 +5,13 @@
 
 use std::path::Path;
 use std::str::FromStr;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::migrate::{Migration as SqlxMigration, MigrationType, Migrator};
+use sqlx::pool::PoolConnection;
 use sqlx::{AnyPool, Executor, SqlSafeStr, Transaction};
 use time::OffsetDateTime;
 use time::format_description::BorrowedFormatItem;
@@ -87,11 +89,29 @@ impl DbArgs {
     }
 }
 
-/// A pool plus the backend it talks to.
+/// A pool plus the backend it talks to. Queries take their connection with [`Db::conn`] (or
+/// [`Db::begin_write`]), which counts who waits for one.
 #[derive(Debug, Clone)]
 pub struct Db {
     pool: AnyPool,
     backend: Backend,
+    waiting: Arc<AtomicUsize>,
+}
+
+/// Counts one waiter of a [`Db`] while it lives.
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl<'a> Waiting<'a> {
+    fn start(count: &'a AtomicUsize) -> Waiting<'a> {
+        count.fetch_add(1, Ordering::Relaxed);
+        Waiting(count)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 /// kit's own table, migrated with every service's (after them, whatever they add): the row
@@ -189,11 +209,26 @@ impl Db {
                 url: redact(url),
                 source,
             })?;
-        Ok(Db { pool, backend })
+        Ok(Db {
+            pool,
+            backend,
+            waiting: Arc::default(),
+        })
     }
 
     pub fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// A connection from the pool, for a query or a few (`.execute(&mut *db.conn().await?)`).
+    pub async fn conn(&self) -> Result<PoolConnection<sqlx::Any>, sqlx::Error> {
+        let _waiting = Waiting::start(&self.waiting);
+        self.pool.acquire().await
+    }
+
+    /// How many queries wait for a connection right now.
+    pub fn waiting(&self) -> usize {
+        self.waiting.load(Ordering::Relaxed)
     }
 
     pub fn backend(&self) -> Backend {
@@ -204,6 +239,7 @@ impl Db {
     /// (`BEGIN IMMEDIATE`), so two writers queue on `busy_timeout` instead of one failing
     /// with "database is locked" when it upgrades a read lock.
     pub async fn begin_write(&self) -> Result<Transaction<'static, sqlx::Any>, sqlx::Error> {
+        let _waiting = Waiting::start(&self.waiting);
         match self.backend {
             Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
             Backend::Postgres => self.pool.begin().await,
@@ -257,7 +293,7 @@ pub async fn keyed(
         "SELECT {columns}, request_json FROM {table} WHERE idempotency_key = $1"
     )))
     .bind(key)
-    .fetch_optional(db.pool())
+    .fetch_optional(&mut *db.conn().await?)
     .await?;
     Ok(match row {
         None => Keyed::Absent,

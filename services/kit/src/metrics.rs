@@ -138,6 +138,7 @@ async fn prometheus(Extension(db): Extension<Db>, gauges: Option<Extension<Gauge
     ::metrics::gauge!("nfip_db_connections", "state" => "idle").set(idle);
     ::metrics::gauge!("nfip_db_connections", "state" => "in_use")
         .set(f64::from(pool.size()) - idle);
+    ::metrics::gauge!("nfip_db_connections", "state" => "waiting").set(db.waiting() as f64);
     ::metrics::gauge!("nfip_db_connections_max")
         .set(f64::from(pool.options().get_max_connections()));
     if let Some(Extension(Gauges(read))) = gauges {

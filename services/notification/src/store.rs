@@ -77,7 +77,7 @@ impl NotificationStore {
         .bind(db::timestamp(now))
         .bind(idempotency.map(|(key, _)| key))
         .bind(idempotency.map(|(_, request)| request))
-        .execute(self.db.pool())
+        .execute(&mut *self.db.conn().await?)
         .await?
         .rows_affected();
         if inserted == 1 {
@@ -95,7 +95,7 @@ impl NotificationStore {
             "SELECT {COLUMNS} FROM notifications WHERE id = $1"
         )))
         .bind(id.to_string())
-        .fetch_optional(self.db.pool())
+        .fetch_optional(&mut *self.db.conn().await?)
         .await?
         .map(|row| notification_from(&row))
         .transpose()
@@ -122,7 +122,7 @@ impl NotificationStore {
         .bind(db::timestamp(now))
         .bind(i64::from(limit))
         .bind(db::timestamp(lease_until))
-        .fetch_all(self.db.pool())
+        .fetch_all(&mut *self.db.conn().await?)
         .await?
         .iter()
         .map(notification_from)
@@ -134,7 +134,7 @@ impl NotificationStore {
         let next: Option<String> = sqlx::query(
             "SELECT MIN(next_attempt_at) AS next FROM notifications WHERE status = 'queued'",
         )
-        .fetch_one(self.db.pool())
+        .fetch_one(&mut *self.db.conn().await?)
         .await?
         .try_get("next")?;
         next.as_deref().map(db::parse_timestamp).transpose()
@@ -152,7 +152,7 @@ impl NotificationStore {
         for id in ids {
             query = query.bind(id.to_string());
         }
-        query.execute(self.db.pool()).await?;
+        query.execute(&mut *self.db.conn().await?).await?;
         Ok(())
     }
 
@@ -175,7 +175,7 @@ impl NotificationStore {
         .bind(status.as_str())
         .bind(error)
         .bind(next)
-        .execute(self.db.pool())
+        .execute(&mut *self.db.conn().await?)
         .await?;
         Ok(())
     }

@@ -70,7 +70,7 @@ impl PolicyStore {
         .bind(None::<String>)
         .bind(idempotency.map(|(key, _)| key))
         .bind(idempotency.map(|(_, request)| request))
-        .execute(self.db.pool())
+        .execute(&mut *self.db.conn().await?)
         .await?
         .rows_affected();
         if inserted == 1 {
@@ -88,7 +88,7 @@ impl PolicyStore {
             "SELECT {COLUMNS} FROM policies WHERE id = $1"
         )))
         .bind(id.to_string())
-        .fetch_optional(self.db.pool())
+        .fetch_optional(&mut *self.db.conn().await?)
         .await?
         .map(|row| policy_from(&row))
         .transpose()
@@ -108,7 +108,7 @@ impl PolicyStore {
         .bind(holder)
         .bind(after.map_or_else(String::new, |id| id.to_string()))
         .bind(i64::from(limit))
-        .fetch_all(self.db.pool())
+        .fetch_all(&mut *self.db.conn().await?)
         .await?
         .iter()
         .map(policy_from)
@@ -130,7 +130,7 @@ impl PolicyStore {
         .bind(id.to_string())
         .bind(PolicyStatus::Cancelled.as_str())
         .bind(db::timestamp(at))
-        .execute(self.db.pool())
+        .execute(&mut *self.db.conn().await?)
         .await?;
         self.get(id).await
     }

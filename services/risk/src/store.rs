@@ -45,7 +45,7 @@ impl RatingStore {
              flood_claims_10y, source, data_version FROM zip_ratings WHERE zipcode = $1",
         )
         .bind(zipcode.as_str())
-        .fetch_optional(self.db.pool())
+        .fetch_optional(&mut *self.db.conn().await?)
         .await?
         .map(|row| rating_from(&row))
         .transpose()
@@ -53,7 +53,7 @@ impl RatingStore {
 
     pub async fn count(&self) -> Result<i64, sqlx::Error> {
         sqlx::query("SELECT COUNT(*) AS n FROM zip_ratings")
-            .fetch_one(self.db.pool())
+            .fetch_one(&mut *self.db.conn().await?)
             .await?
             .try_get("n")
     }

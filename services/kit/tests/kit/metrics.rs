@@ -37,3 +37,32 @@ async fn every_process_counts_its_requests_by_route_and_shows_its_pool() {
     }
     assert!(!text.contains("/no/such/route"), "{text}");
 }
+
+/// A query that waits for a connection of a full pool is counted as waiting until it has one.
+#[tokio::test]
+async fn queries_waiting_for_a_connection_are_counted() {
+    let database = TestDatabase::create(Backend::Sqlite).await;
+    let db = Db::connect(&database.url, &[]).await.unwrap();
+    let api = OpenApiRouter::new().route("/api/ping", axum::routing::get(|| async { "pong" }));
+    let app = nfip_kit::service::app(api, (), db.clone(), Callers::default());
+    let server = TestServer::spawn(app).await;
+    let waiting = |n: usize| {
+        let (http, url) = (reqwest::Client::new(), server.url("/metrics"));
+        async move {
+            let text = http.get(url).send().await.unwrap().text().await.unwrap();
+            text.contains(&format!("nfip_db_connections{{state=\"waiting\"}} {n}\n"))
+                .then_some(())
+        }
+    };
+    // SQLite pools hold two connections: take both, and a third query has to wait.
+    let held = [db.conn().await.unwrap(), db.conn().await.unwrap()];
+    let third = tokio::spawn({
+        let db = db.clone();
+        async move { db.conn().await.map(drop) }
+    });
+    let deadline = std::time::Duration::from_secs(10);
+    nfip_kit_test::eventually("one query waiting", deadline, || waiting(1)).await;
+    drop(held);
+    third.await.unwrap().unwrap();
+    nfip_kit_test::eventually("none waiting", deadline, || waiting(0)).await;
+}
