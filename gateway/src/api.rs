@@ -1,9 +1,11 @@
 //! The public API: handlers and the wire types of the gateway's own contract.
 
+use crate::error::NoClientInvoice;
 use axum::Extension;
 use axum::extract::State;
 use axum::http::StatusCode;
 use nfip_kit::auth::Caller;
+use nfip_kit::{BadId, BadZip};
 use nfip_kit::{
     IdempotencyKey, IdempotencyKeyHeader, Json, Path, Problem, RequiredIdempotencyKeyHeader,
     context,
@@ -116,8 +118,7 @@ async fn owned(
             pattern = "^[0-9]{5}$", example = "20740")),
     responses(
         (status = 200, description = "The flood risk of the ZIP code", body = RiskAssessment),
-        (status = 400, description = "The ZIP code is not five digits", body = Problem,
-         content_type = "application/problem+json"),
+        BadZip,
         (status = 404, description = "Five digits, but not a U.S. ZIP code in use", body = Problem,
          content_type = "application/problem+json",
          example = json!({"type": "urn:nfip:problem:not-found", "title": "Not found", "status": 404,
@@ -146,8 +147,7 @@ pub async fn get_risk(
     params(("id" = Uuid, Path, description = "The policy id")),
     responses(
         (status = 200, description = "The policy", body = Policy),
-        (status = 400, description = "The id is not a UUID", body = Problem,
-         content_type = "application/problem+json"),
+        BadId,
         (status = 404, description = "This client has no policy with this id", body = Problem,
          content_type = "application/problem+json"),
     )
@@ -174,10 +174,8 @@ pub async fn get_policy(
     params(("id" = Uuid, Path, description = "The invoice id")),
     responses(
         (status = 200, description = "The invoice", body = Invoice),
-        (status = 400, description = "The id is not a UUID", body = Problem,
-         content_type = "application/problem+json"),
-        (status = 404, description = "This client has no invoice with this id", body = Problem,
-         content_type = "application/problem+json"),
+        BadId,
+        NoClientInvoice,
     )
 )]
 pub async fn get_invoice(
@@ -220,8 +218,7 @@ pub async fn get_invoice(
          example = json!({"type": "urn:nfip:problem:payment-declined", "title": "The card was declined",
                           "status": 402, "detail": "the card was declined: insufficient_funds",
                           "upstream": "billing"})),
-        (status = 404, description = "This client has no invoice with this id", body = Problem,
-         content_type = "application/problem+json"),
+        NoClientInvoice,
         (status = 409, description = "The invoice is already paid, or void", body = Problem,
          content_type = "application/problem+json"),
         (status = 422, description = "The card number is invalid, or the key was used for another payment",

@@ -26,6 +26,13 @@ pub const UPSTREAM_FAILED: ProblemType = ProblemType::new(
     StatusCode::BAD_GATEWAY,
 );
 
+nfip_kit::problem_response!(
+    /// `404`: the client bought no invoice with the id (or nobody has one).
+    NoClientInvoice,
+    404,
+    "This client has no invoice with this id"
+);
+
 /// The problem for a failed upstream call: 504 timeout, 503 unreachable (or failing fast while
 /// it is known down), 502 for an answer outside the contract or an upstream 5xx; a 4xx is passed
 /// through. Each names the upstream. Nothing is logged here: the access log says each 5xx once,

@@ -105,6 +105,5 @@ fn in_progress() -> Problem {
 }
 
 fn key_reused() -> Problem {
-    Problem::new(ProblemType::IDEMPOTENCY_KEY_REUSED)
-        .detail("this Idempotency-Key was already used for a different purchase")
+    Problem::key_reused("this Idempotency-Key was already used for a different purchase")
 }

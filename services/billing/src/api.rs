@@ -1,6 +1,8 @@
 //! The HTTP surface: handlers and the wire types they speak.
 
+use crate::error::NoInvoice;
 use axum::extract::State;
+use nfip_kit::BadId;
 use nfip_kit::{
     Created, IdempotencyKey, IdempotencyKeyHeader, Json, Path, Problem, Query,
     RequiredIdempotencyKeyHeader,
@@ -237,10 +239,8 @@ pub async fn create_invoice(
     params(("id" = Uuid, Path, description = "The invoice id")),
     responses(
         (status = 200, description = "The invoice", body = Invoice),
-        (status = 400, description = "The id is not a UUID", body = Problem,
-         content_type = "application/problem+json"),
-        (status = 404, description = "No invoice has this id", body = Problem,
-         content_type = "application/problem+json"),
+        BadId,
+        NoInvoice,
     )
 )]
 pub async fn get_invoice(
@@ -309,8 +309,7 @@ pub async fn list_invoices(
          body = Problem, content_type = "application/problem+json",
          example = json!({"type": "urn:nfip:problem:payment-declined", "title": "The card was declined",
                           "status": 402, "detail": "the card was declined: insufficient_funds"})),
-        (status = 404, description = "No invoice has this id", body = Problem,
-         content_type = "application/problem+json"),
+        NoInvoice,
         (status = 409, description = "The invoice is already paid, or void", body = Problem,
          content_type = "application/problem+json"),
         (status = 422, description = "The card number is invalid, or the idempotency key was used for another request",
@@ -360,10 +359,8 @@ pub async fn pay_invoice(
     params(("id" = Uuid, Path, description = "The invoice id")),
     responses(
         (status = 200, description = "The invoice, void", body = Invoice),
-        (status = 400, description = "The id is not a UUID", body = Problem,
-         content_type = "application/problem+json"),
-        (status = 404, description = "No invoice has this id", body = Problem,
-         content_type = "application/problem+json"),
+        BadId,
+        NoInvoice,
         (status = 409, description = "The invoice is paid", body = Problem,
          content_type = "application/problem+json"),
     )

@@ -12,6 +12,13 @@ pub const PAYMENT_DECLINED: ProblemType = ProblemType::new(
     StatusCode::PAYMENT_REQUIRED,
 );
 
+nfip_kit::problem_response!(
+    /// `404`: no invoice has the id.
+    NoInvoice,
+    404,
+    "No invoice has this id"
+);
+
 /// Everything a billing request can fail with, and the problem each one is answered with.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -56,9 +63,7 @@ impl From<ApiError> for Problem {
             ApiError::NotFound(_) => Problem::not_found(error.to_string()),
             ApiError::Conflict(..) => Problem::new(ProblemType::CONFLICT).detail(error.to_string()),
             ApiError::Declined(_) => Problem::new(PAYMENT_DECLINED).detail(error.to_string()),
-            ApiError::KeyReused => {
-                Problem::new(ProblemType::IDEMPOTENCY_KEY_REUSED).detail(error.to_string())
-            }
+            ApiError::KeyReused => Problem::key_reused(error.to_string()),
             ApiError::Store(_) => Problem::internal(error),
         }
     }

@@ -2,7 +2,9 @@
 
 use nfip_kit::Db;
 use nfip_kit::Inserted;
-use nfip_kit::db::{self, DbError, Keyed, Migration, is_unique_violation};
+use nfip_kit::db::{
+    self, DbError, InsertError, Keyed, KeyedInsert, Migration, is_unique_violation,
+};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 use time::OffsetDateTime;
@@ -47,6 +49,15 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
 }
 
+impl From<InsertError> for StoreError {
+    fn from(error: InsertError) -> StoreError {
+        match error {
+            InsertError::KeyReused => StoreError::KeyReused,
+            InsertError::Database(error) => StoreError::Database(error),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct BillingStore {
     db: Db,
@@ -71,7 +82,7 @@ impl BillingStore {
         invoice: Invoice,
         idempotency: Option<(&str, &str)>,
     ) -> Result<Inserted<Invoice>, StoreError> {
-        let inserted = sqlx::query(sqlx::AssertSqlSafe(format!(
+        let insert = sqlx::query(sqlx::AssertSqlSafe(format!(
             "INSERT INTO invoices ({INVOICE_COLUMNS}, currency, idempotency_key, request_json) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, NULL, 'USD', $8, $9) \
              ON CONFLICT (idempotency_key) DO NOTHING"
@@ -82,20 +93,15 @@ impl BillingStore {
         .bind(i64::from(invoice.risk.get()))
         .bind(invoice.amount.0)
         .bind(invoice.status.as_str())
-        .bind(db::timestamp(invoice.created_at))
-        .bind(idempotency.map(|(key, _)| key))
-        .bind(idempotency.map(|(_, request)| request))
-        .execute(&mut *self.db.conn().await?)
-        .await?
-        .rows_affected();
-        if inserted == 1 {
-            return Ok(Inserted::New(invoice));
-        }
-        let (key, request) = idempotency.expect("only a keyed insert can conflict");
-        match db::keyed(&self.db, "invoices", INVOICE_COLUMNS, key, request).await? {
-            Keyed::Same(row) => Ok(Inserted::Replayed(invoice_from(&row)?)),
-            Keyed::Other | Keyed::Absent => Err(StoreError::KeyReused),
-        }
+        .bind(db::timestamp(invoice.created_at));
+        let keyed = KeyedInsert {
+            table: "invoices",
+            columns: INVOICE_COLUMNS,
+            row: invoice,
+            idempotency,
+            parse: invoice_from,
+        };
+        Ok(keyed.run(&self.db, insert).await?)
     }
 
     pub async fn invoice(&self, id: Uuid) -> Result<Option<Invoice>, sqlx::Error> {

@@ -269,6 +269,52 @@ impl Db {
     }
 }
 
+/// What an idempotent insert fails with.
+#[derive(Debug, thiserror::Error)]
+pub enum InsertError {
+    #[error("the idempotency key was used for a different request")]
+    KeyReused,
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+/// An insert with an optional idempotency key: `insert` is an
+/// `INSERT ... ON CONFLICT (idempotency_key) DO NOTHING` of `row` whose last two parameters are
+/// the key and the canonical request (bound here), into `table`.
+pub struct KeyedInsert<'a, T> {
+    pub table: &'a str,
+    /// The columns [`KeyedInsert::parse`] reads.
+    pub columns: &'a str,
+    pub row: T,
+    pub idempotency: Option<(&'a str, &'a str)>,
+    pub parse: fn(&sqlx::any::AnyRow) -> Result<T, sqlx::Error>,
+}
+
+impl<T> KeyedInsert<'_, T> {
+    /// Inserts the row; or, when the key is taken, answers the row the same request made, or
+    /// [`InsertError::KeyReused`] when another request made it.
+    pub async fn run(
+        self,
+        db: &Db,
+        insert: sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments>,
+    ) -> Result<crate::Inserted<T>, InsertError> {
+        let inserted = insert
+            .bind(self.idempotency.map(|(key, _)| key))
+            .bind(self.idempotency.map(|(_, request)| request))
+            .execute(&mut *db.conn().await?)
+            .await?
+            .rows_affected();
+        if inserted == 1 {
+            return Ok(crate::Inserted::New(self.row));
+        }
+        let (key, request) = self.idempotency.expect("only a keyed insert can conflict");
+        match keyed(db, self.table, self.columns, key, request).await? {
+            Keyed::Same(row) => Ok(crate::Inserted::Replayed((self.parse)(&row)?)),
+            Keyed::Other | Keyed::Absent => Err(InsertError::KeyReused),
+        }
+    }
+}
+
 /// What an idempotency key names in a table (a row with `idempotency_key` and `request_json`).
 pub enum Keyed {
     /// No row has the key.

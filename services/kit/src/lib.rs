@@ -23,4 +23,4 @@ pub use db::Db;
 pub use extract::{
     IdempotencyKey, IdempotencyKeyHeader, Json, Path, Query, RequiredIdempotencyKeyHeader,
 };
-pub use problem::{FieldError, PROBLEM_JSON, Problem, ProblemType};
+pub use problem::{BadId, BadZip, FieldError, PROBLEM_JSON, Problem, ProblemType};

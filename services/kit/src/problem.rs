@@ -220,6 +220,11 @@ impl Problem {
             .error(name, detail)
     }
 
+    /// `422`: the `Idempotency-Key` was used for another request.
+    pub fn key_reused(detail: impl Into<String>) -> Problem {
+        Problem::new(ProblemType::IDEMPOTENCY_KEY_REUSED).detail(detail)
+    }
+
     pub fn not_found(detail: impl Into<String>) -> Self {
         Self::new(ProblemType::NOT_FOUND).detail(detail)
     }
@@ -287,3 +292,38 @@ pub async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri
     Problem::new(ProblemType::METHOD_NOT_ALLOWED)
         .detail(format!("{} does not accept {method}", uri.path()))
 }
+
+/// Declares a problem response for `#[utoipa::path(responses(...))]`: a type that stands for
+/// `(status = ..., description = ..., body = Problem, content_type = "application/problem+json")`,
+/// for a response several operations declare.
+///
+/// ```ignore
+/// nfip_kit::problem_response!(
+///     /// `404`: no invoice has the id.
+///     NoInvoice, 404, "No invoice has this id"
+/// );
+/// #[utoipa::path(get, path = "/api/invoices/{id}", responses((status = 200, body = Invoice), BadId, NoInvoice))]
+/// ```
+#[macro_export]
+macro_rules! problem_response {
+    ($(#[$meta:meta])* $name:ident, $status:literal, $description:literal) => {
+        $(#[$meta])*
+        #[derive(utoipa::IntoResponses)]
+        #[response(status = $status, description = $description, content_type = "application/problem+json")]
+        pub struct $name(#[allow(dead_code)] pub $crate::Problem);
+    };
+}
+
+problem_response!(
+    /// `400`: the id in the path is not a UUID.
+    BadId,
+    400,
+    "The id is not a UUID"
+);
+
+problem_response!(
+    /// `400`: the ZIP code is not five digits.
+    BadZip,
+    400,
+    "The ZIP code is not five digits"
+);

@@ -1,6 +1,7 @@
 //! The HTTP surface: handlers and the wire types they speak.
 
 use axum::extract::State;
+use nfip_kit::BadId;
 use nfip_kit::{Created, IdempotencyKey, IdempotencyKeyHeader, Json, Path, Problem};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -206,8 +207,7 @@ pub async fn create_notification(
     params(("id" = Uuid, Path, description = "The notification id")),
     responses(
         (status = 200, description = "The notification", body = Notification),
-        (status = 400, description = "The id is not a UUID", body = Problem,
-         content_type = "application/problem+json"),
+        BadId,
         (status = 404, description = "No notification has this id", body = Problem,
          content_type = "application/problem+json"),
     )

@@ -1,9 +1,9 @@
 use axum::response::{IntoResponse, Response};
-use nfip_kit::{Problem, ProblemType};
+use nfip_kit::Problem;
 use uuid::Uuid;
 
 use crate::domain::Invalid;
-use crate::store::StoreError;
+use nfip_kit::db::InsertError;
 
 /// Everything a notification request can fail with, and the problem each one is answered with.
 #[derive(Debug, thiserror::Error)]
@@ -18,11 +18,11 @@ pub enum ApiError {
     Store(#[from] sqlx::Error),
 }
 
-impl From<StoreError> for ApiError {
-    fn from(error: StoreError) -> ApiError {
+impl From<InsertError> for ApiError {
+    fn from(error: InsertError) -> ApiError {
         match error {
-            StoreError::KeyReused => ApiError::KeyReused,
-            StoreError::Database(error) => ApiError::Store(error),
+            InsertError::KeyReused => ApiError::KeyReused,
+            InsertError::Database(error) => ApiError::Store(error),
         }
     }
 }
@@ -34,9 +34,7 @@ impl From<ApiError> for Problem {
                 Problem::invalid_fields(problems.into_iter().map(|p| (p.pointer, p.message)))
             }
             ApiError::NotFound(_) => Problem::not_found(error.to_string()),
-            ApiError::KeyReused => {
-                Problem::new(ProblemType::IDEMPOTENCY_KEY_REUSED).detail(error.to_string())
-            }
+            ApiError::KeyReused => Problem::key_reused(error.to_string()),
             ApiError::Store(_) => Problem::internal(error),
         }
     }

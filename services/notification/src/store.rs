@@ -2,7 +2,7 @@
 
 use nfip_kit::Db;
 use nfip_kit::Inserted;
-use nfip_kit::db::{self, DbError, Keyed, Migration};
+use nfip_kit::db::{self, DbError, InsertError, KeyedInsert, Migration};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 use time::OffsetDateTime;
@@ -18,14 +18,6 @@ pub const MIGRATIONS: &[Migration] = &[Migration {
 
 const COLUMNS: &str = "id, channel, recipient, subject, body, policy_id, status, attempts, \
                        last_error, next_attempt_at, created_at, sent_at";
-
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("the idempotency key was used for a different request")]
-    KeyReused,
-    #[error(transparent)]
-    Database(#[from] sqlx::Error),
-}
 
 #[derive(Debug, Clone)]
 pub struct NotificationStore {
@@ -49,7 +41,7 @@ impl NotificationStore {
         &self,
         message: Message,
         idempotency: Option<(&str, &str)>,
-    ) -> Result<Inserted<Notification>, StoreError> {
+    ) -> Result<Inserted<Notification>, InsertError> {
         let now = db::now();
         let notification = Notification {
             id: Uuid::now_v7(),
@@ -62,7 +54,7 @@ impl NotificationStore {
             sent_at: None,
         };
         let m = &notification.message;
-        let inserted = sqlx::query(sqlx::AssertSqlSafe(format!(
+        let insert = sqlx::query(sqlx::AssertSqlSafe(format!(
             "INSERT INTO notifications ({COLUMNS}, idempotency_key, request_json) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, 0, NULL, $8, $8, NULL, $9, $10) \
              ON CONFLICT (idempotency_key) DO NOTHING"
@@ -74,20 +66,15 @@ impl NotificationStore {
         .bind(m.body.as_str())
         .bind(m.policy_id.map(|id| id.to_string()))
         .bind(Status::Queued.as_str())
-        .bind(db::timestamp(now))
-        .bind(idempotency.map(|(key, _)| key))
-        .bind(idempotency.map(|(_, request)| request))
-        .execute(&mut *self.db.conn().await?)
-        .await?
-        .rows_affected();
-        if inserted == 1 {
-            return Ok(Inserted::New(notification));
-        }
-        let (key, request) = idempotency.expect("only a keyed insert can conflict");
-        match db::keyed(&self.db, "notifications", COLUMNS, key, request).await? {
-            Keyed::Same(row) => Ok(Inserted::Replayed(notification_from(&row)?)),
-            Keyed::Other | Keyed::Absent => Err(StoreError::KeyReused),
-        }
+        .bind(db::timestamp(now));
+        let keyed = KeyedInsert {
+            table: "notifications",
+            columns: COLUMNS,
+            row: notification,
+            idempotency,
+            parse: notification_from,
+        };
+        keyed.run(&self.db, insert).await
     }
 
     pub async fn get(&self, id: Uuid) -> Result<Option<Notification>, sqlx::Error> {

@@ -1,6 +1,8 @@
 //! The HTTP surface: handlers and the wire types they speak.
 
+use crate::error::NoPolicy;
 use axum::extract::State;
+use nfip_kit::BadId;
 use nfip_kit::{Created, IdempotencyKey, IdempotencyKeyHeader, Json, Path, Problem, Query};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -231,10 +233,8 @@ pub async fn create_policy(
     params(("id" = Uuid, Path, description = "The policy id")),
     responses(
         (status = 200, description = "The policy", body = Policy),
-        (status = 400, description = "The id is not a UUID", body = Problem,
-         content_type = "application/problem+json"),
-        (status = 404, description = "No policy has this id", body = Problem,
-         content_type = "application/problem+json"),
+        BadId,
+        NoPolicy,
     )
 )]
 pub async fn get_policy(
@@ -322,10 +322,8 @@ pub async fn list_policies(
     params(("id" = Uuid, Path, description = "The policy id")),
     responses(
         (status = 200, description = "The policy, cancelled", body = Policy),
-        (status = 400, description = "The id is not a UUID", body = Problem,
-         content_type = "application/problem+json"),
-        (status = 404, description = "No policy has this id", body = Problem,
-         content_type = "application/problem+json"),
+        BadId,
+        NoPolicy,
     )
 )]
 pub async fn cancel_policy(

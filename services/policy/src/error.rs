@@ -1,9 +1,16 @@
 use axum::response::{IntoResponse, Response};
-use nfip_kit::{Problem, ProblemType};
+use nfip_kit::Problem;
 use uuid::Uuid;
 
 use crate::domain::Invalid;
-use crate::store::StoreError;
+use nfip_kit::db::InsertError;
+
+nfip_kit::problem_response!(
+    /// `404`: no policy has the id.
+    NoPolicy,
+    404,
+    "No policy has this id"
+);
 
 /// Everything a policy request can fail with, and the problem each one is answered with.
 #[derive(Debug, thiserror::Error)]
@@ -20,11 +27,11 @@ pub enum ApiError {
     Store(#[from] sqlx::Error),
 }
 
-impl From<StoreError> for ApiError {
-    fn from(error: StoreError) -> ApiError {
+impl From<InsertError> for ApiError {
+    fn from(error: InsertError) -> ApiError {
         match error {
-            StoreError::KeyReused => ApiError::KeyReused,
-            StoreError::Database(error) => ApiError::Store(error),
+            InsertError::KeyReused => ApiError::KeyReused,
+            InsertError::Database(error) => ApiError::Store(error),
         }
     }
 }
@@ -37,9 +44,7 @@ impl From<ApiError> for Problem {
             }
             ApiError::BadParameter(name, detail) => Problem::invalid_parameter(name, detail),
             ApiError::NotFound(_) => Problem::not_found(error.to_string()),
-            ApiError::KeyReused => {
-                Problem::new(ProblemType::IDEMPOTENCY_KEY_REUSED).detail(error.to_string())
-            }
+            ApiError::KeyReused => Problem::key_reused(error.to_string()),
             ApiError::Store(_) => Problem::internal(error),
         }
     }

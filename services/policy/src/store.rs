@@ -2,7 +2,7 @@
 
 use nfip_kit::Db;
 use nfip_kit::Inserted;
-use nfip_kit::db::{self, DbError, Keyed, Migration};
+use nfip_kit::db::{self, DbError, InsertError, KeyedInsert, Migration};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 use time::OffsetDateTime;
@@ -24,14 +24,6 @@ pub struct PolicyStore {
     db: Db,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("the idempotency key was used for a different request")]
-    KeyReused,
-    #[error(transparent)]
-    Database(#[from] sqlx::Error),
-}
-
 impl PolicyStore {
     pub async fn connect(url: &str) -> Result<PolicyStore, DbError> {
         Ok(PolicyStore {
@@ -51,10 +43,10 @@ impl PolicyStore {
         &self,
         new: NewPolicy,
         idempotency: Option<(&str, &str)>,
-    ) -> Result<Inserted<Policy>, StoreError> {
+    ) -> Result<Inserted<Policy>, InsertError> {
         let policy = Policy::open(Uuid::now_v7(), new, db::now());
         let contact = policy.contact.clone().unwrap_or_default();
-        let inserted = sqlx::query(sqlx::AssertSqlSafe(format!(
+        let insert = sqlx::query(sqlx::AssertSqlSafe(format!(
             "INSERT INTO policies ({COLUMNS}, idempotency_key, request_json) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
              ON CONFLICT (idempotency_key) DO NOTHING"
@@ -67,20 +59,15 @@ impl PolicyStore {
         .bind(policy.risk_score)
         .bind(policy.status.as_str())
         .bind(db::timestamp(policy.created_at))
-        .bind(None::<String>)
-        .bind(idempotency.map(|(key, _)| key))
-        .bind(idempotency.map(|(_, request)| request))
-        .execute(&mut *self.db.conn().await?)
-        .await?
-        .rows_affected();
-        if inserted == 1 {
-            return Ok(Inserted::New(policy));
-        }
-        let (key, request) = idempotency.expect("only a keyed insert can conflict");
-        match db::keyed(&self.db, "policies", COLUMNS, key, request).await? {
-            Keyed::Same(row) => Ok(Inserted::Replayed(policy_from(&row)?)),
-            Keyed::Other | Keyed::Absent => Err(StoreError::KeyReused),
-        }
+        .bind(None::<String>);
+        let keyed = KeyedInsert {
+            table: "policies",
+            columns: COLUMNS,
+            row: policy,
+            idempotency,
+            parse: policy_from,
+        };
+        keyed.run(&self.db, insert).await
     }
 
     pub async fn get(&self, id: Uuid) -> Result<Option<Policy>, sqlx::Error> {
