@@ -3,22 +3,21 @@ use std::process::ExitCode;
 use clap::Parser;
 use nfip_gateway::config::Cli;
 use nfip_gateway::{Gateway, Settings};
+use nfip_kit::serve::Process;
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Some(probed) = nfip_kit::serve::prepare(&cli.serve, &cli.db, cli.listen) {
-        return probed;
-    }
-    let log = cli.log.clone();
-    nfip_kit::serve::main(
-        "gateway",
-        cli.print_openapi,
-        &log,
-        nfip_gateway::openapi,
-        run(cli),
-    )
-    .await
+    let process = Process {
+        name: "gateway",
+        listen: cli.listen,
+        print_openapi: cli.print_openapi,
+        openapi: nfip_gateway::openapi,
+        serve: cli.serve.clone(),
+        db: cli.db.clone(),
+        log: cli.log.clone(),
+    };
+    process.main(run(cli)).await
 }
 
 async fn run(cli: Cli) -> Result<(), String> {

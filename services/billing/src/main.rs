@@ -7,19 +7,11 @@ use nfip_billing::{AppState, BillingStore};
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Some(probed) = nfip_kit::serve::prepare(&cli.service.serve, &cli.service.db, cli.listen)
-    {
-        return probed;
-    }
-    let log = cli.service.log.clone();
-    nfip_kit::serve::main(
-        "billing",
-        cli.print_openapi,
-        &log,
-        nfip_billing::openapi,
-        run(cli),
-    )
-    .await
+    let openapi = nfip_billing::openapi;
+    let process = cli
+        .service
+        .process("billing", cli.listen, cli.print_openapi, openapi);
+    process.main(run(cli)).await
 }
 
 async fn run(cli: Cli) -> Result<(), String> {

@@ -392,43 +392,53 @@ pub async fn shutdown_signal() {
     tracing::info!("shutdown signal received; finishing in-flight requests");
 }
 
-/// What every `main` does: with `--print-openapi`, print the spec and exit; otherwise start
-/// logging (and tracing, for `service`) and `run`, turning its error into a logged line and a failing exit code.
-pub async fn main(
-    service: &'static str,
-    print_openapi: bool,
-    log: &crate::telemetry::LogArgs,
-    openapi: fn() -> utoipa::openapi::OpenApi,
-    run: impl Future<Output = Result<(), String>>,
-) -> std::process::ExitCode {
-    if print_openapi {
-        print!("{}", crate::spec::to_json(&openapi()));
-        return std::process::ExitCode::SUCCESS;
-    }
-    let telemetry = crate::telemetry::init(log, service);
-    let outcome = run.await;
-    if let Err(error) = &outcome {
-        tracing::error!("{error}");
-    }
-    telemetry.shutdown();
-    match outcome {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(_) => std::process::ExitCode::FAILURE,
-    }
+/// One process of the federation, as its `main` starts it:
+///
+/// ```ignore
+/// let cli = Cli::parse();
+/// let process = cli.service.process("billing", cli.listen, cli.print_openapi, nfip_billing::openapi);
+/// process.main(run(cli)).await
+/// ```
+#[derive(Debug, Clone)]
+pub struct Process {
+    /// Its name in logs and traces: `gateway`, `risk`, ...
+    pub name: &'static str,
+    pub listen: SocketAddr,
+    pub print_openapi: bool,
+    pub openapi: fn() -> utoipa::openapi::OpenApi,
+    pub serve: ServeArgs,
+    pub db: crate::db::DbArgs,
+    pub log: crate::telemetry::LogArgs,
 }
 
-/// What every `main` does before anything else: with `--probe`, check the process already
-/// listening and exit with its verdict; otherwise apply the database settings and go on.
-pub fn prepare(
-    serve: &ServeArgs,
-    db: &crate::db::DbArgs,
-    listen: SocketAddr,
-) -> Option<std::process::ExitCode> {
-    if serve.probe {
-        return Some(probe(listen));
+impl Process {
+    /// What every `main` does, in order: with `--probe`, check the process already listening
+    /// and exit with its verdict; with `--print-openapi`, print the spec and exit; otherwise
+    /// apply the database settings, start logging (and tracing), and `run`, turning its error
+    /// into a logged line and a failing exit code.
+    pub async fn main(
+        self,
+        run: impl Future<Output = Result<(), String>>,
+    ) -> std::process::ExitCode {
+        if self.serve.probe {
+            return probe(self.listen);
+        }
+        if self.print_openapi {
+            print!("{}", crate::spec::to_json(&(self.openapi)()));
+            return std::process::ExitCode::SUCCESS;
+        }
+        self.db.apply();
+        let telemetry = crate::telemetry::init(&self.log, self.name);
+        let outcome = run.await;
+        if let Err(error) = &outcome {
+            tracing::error!("{error}");
+        }
+        telemetry.shutdown();
+        match outcome {
+            Ok(()) => std::process::ExitCode::SUCCESS,
+            Err(_) => std::process::ExitCode::FAILURE,
+        }
     }
-    db.apply();
-    None
 }
 
 /// [`ready`], as an exit code and a line on stderr.

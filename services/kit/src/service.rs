@@ -43,6 +43,27 @@ pub struct ServiceArgs {
     pub log: crate::telemetry::LogArgs,
 }
 
+impl ServiceArgs {
+    /// The service `name`'s process, for its `main`.
+    pub fn process(
+        &self,
+        name: &'static str,
+        listen: std::net::SocketAddr,
+        print_openapi: bool,
+        openapi: fn() -> OpenApi,
+    ) -> crate::serve::Process {
+        crate::serve::Process {
+            name,
+            listen,
+            print_openapi,
+            openapi,
+            serve: self.serve.clone(),
+            db: self.db.clone(),
+            log: self.log.clone(),
+        }
+    }
+}
+
 /// Request bodies larger than this are refused with 413. Every compactly written body that its
 /// schema accepts fits: the largest, a notification of 20,000 characters sent entirely as
 /// `\uXXXX\uXXXX` escapes, is about 245,000 bytes.

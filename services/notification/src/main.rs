@@ -10,19 +10,11 @@ use nfip_notification::{AppState, NotificationStore};
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Some(probed) = nfip_kit::serve::prepare(&cli.service.serve, &cli.service.db, cli.listen)
-    {
-        return probed;
-    }
-    let log = cli.service.log.clone();
-    nfip_kit::serve::main(
-        "notification",
-        cli.print_openapi,
-        &log,
-        nfip_notification::openapi,
-        run(cli),
-    )
-    .await
+    let openapi = nfip_notification::openapi;
+    let process = cli
+        .service
+        .process("notification", cli.listen, cli.print_openapi, openapi);
+    process.main(run(cli)).await
 }
 
 async fn run(cli: Cli) -> Result<(), String> {

@@ -7,19 +7,11 @@ use nfip_policy::{AppState, PolicyStore};
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Some(probed) = nfip_kit::serve::prepare(&cli.service.serve, &cli.service.db, cli.listen)
-    {
-        return probed;
-    }
-    let log = cli.service.log.clone();
-    nfip_kit::serve::main(
-        "policy",
-        cli.print_openapi,
-        &log,
-        nfip_policy::openapi,
-        run(cli),
-    )
-    .await
+    let openapi = nfip_policy::openapi;
+    let process = cli
+        .service
+        .process("policy", cli.listen, cli.print_openapi, openapi);
+    process.main(run(cli)).await
 }
 
 async fn run(cli: Cli) -> Result<(), String> {

@@ -12,19 +12,11 @@ use time::format_description::well_known::Rfc3339;
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Some(probed) = nfip_kit::serve::prepare(&cli.service.serve, &cli.service.db, cli.listen)
-    {
-        return probed;
-    }
-    let log = cli.service.log.clone();
-    nfip_kit::serve::main(
-        "risk",
-        cli.print_openapi,
-        &log,
-        nfip_risk::openapi,
-        run(cli),
-    )
-    .await
+    let openapi = nfip_risk::openapi;
+    let process = cli
+        .service
+        .process("risk", cli.listen, cli.print_openapi, openapi);
+    process.main(run(cli)).await
 }
 
 async fn run(cli: Cli) -> Result<(), String> {
