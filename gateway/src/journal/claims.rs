@@ -89,7 +89,7 @@ impl Journal {
 
     /// Takes the purchase to run it until `entry.lease_until`: inserts it, or claims a failed or
     /// abandoned one. At most one caller wins a claim.
-    #[tracing::instrument(name = "db transaction", skip_all, fields(db.operation.name = "claim"))]
+    #[tracing::instrument(level = "debug", name = "db write", skip_all, fields(db.operation.name = "claim"))]
     pub async fn claim(
         &self,
         purchase: &PurchaseKey,
@@ -173,7 +173,7 @@ impl Journal {
     /// [`Journal::notification_tried`]. `false` when this run no longer holds the purchase (it
     /// outlived its lease and the follow-up worker took it over to undo it): its answer must
     /// not be given.
-    #[tracing::instrument(name = "db transaction", skip_all, fields(db.operation.name = "finish"))]
+    #[tracing::instrument(level = "debug", name = "db write", skip_all, fields(db.operation.name = "finish"))]
     pub async fn finish(
         &self,
         purchase: &PurchaseKey,

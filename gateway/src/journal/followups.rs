@@ -40,7 +40,7 @@ impl Journal {
     /// to undo now. `last_word` is the final answer for retries, when the failure was a
     /// refusal; without it, a retry after the undoing runs a new attempt.
     /// Does nothing when this run no longer holds the purchase: whoever took it over undoes it.
-    #[tracing::instrument(name = "db transaction", skip_all, fields(db.operation.name = "abandon"))]
+    #[tracing::instrument(level = "debug", name = "db write", skip_all, fields(db.operation.name = "abandon"))]
     pub async fn abandon(
         &self,
         purchase: &PurchaseKey,
@@ -65,7 +65,7 @@ impl Journal {
     }
 
     /// The undoing is done: the purchase is over (with its last word), or open to a new attempt.
-    #[tracing::instrument(name = "db transaction", skip_all, fields(db.operation.name = "compensated"))]
+    #[tracing::instrument(level = "debug", name = "db write", skip_all, fields(db.operation.name = "compensated"))]
     pub async fn compensated(&self, purchase: &PurchaseKey) -> Result<(), sqlx::Error> {
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "UPDATE purchase_journal SET \
@@ -83,6 +83,7 @@ impl Journal {
 
     /// Takes up to `limit` abandoned purchases (running or compensating, lease over) to undo,
     /// holding them until `lease_until`.
+    #[tracing::instrument(level = "debug", name = "db write", skip_all, fields(db.operation.name = "claim_abandoned"))]
     pub async fn claim_abandoned(
         &self,
         now: OffsetDateTime,
@@ -112,6 +113,7 @@ impl Journal {
     }
 
     /// An undoing the worker could not finish: try again at `retry_at`.
+    #[tracing::instrument(level = "debug", name = "db write", skip_all, fields(db.operation.name = "postpone"))]
     pub async fn postpone(
         &self,
         purchase: &PurchaseKey,
@@ -131,6 +133,7 @@ impl Journal {
     }
 
     /// Takes up to `limit` notifications due for another try, holding them until `lease_until`.
+    #[tracing::instrument(level = "debug", name = "db write", skip_all, fields(db.operation.name = "claim_notifications"))]
     pub async fn claim_notifications(
         &self,
         now: OffsetDateTime,
@@ -161,6 +164,7 @@ impl Journal {
 
     /// A pending notification was sent (`retry_at` None) or failed again. Either way the
     /// purchase's answer stands as recorded.
+    #[tracing::instrument(level = "debug", name = "db write", skip_all, fields(db.operation.name = "notification_tried"))]
     pub async fn notification_tried(
         &self,
         purchase: &PurchaseKey,
@@ -183,6 +187,7 @@ impl Journal {
 
     /// The purchase's own request sent its notification: nothing is pending, and retries are
     /// answered `answer`, which says so.
+    #[tracing::instrument(level = "debug", name = "db write", skip_all, fields(db.operation.name = "notification_sent"))]
     pub async fn notification_sent(
         &self,
         purchase: &PurchaseKey,
@@ -208,6 +213,7 @@ impl Journal {
     /// a retry with their Idempotency-Key then buys afresh. What they sold moves to the
     /// ownership table first, in the same transaction, so it stays the client's. Returns how
     /// many it removed.
+    #[tracing::instrument(level = "debug", name = "db write", skip_all, fields(db.operation.name = "prune"))]
     pub async fn prune(&self, before: OffsetDateTime, limit: u32) -> Result<u64, sqlx::Error> {
         let before = db::timestamp(before);
         let mut tx = self.db.begin_write().await?;

@@ -162,7 +162,7 @@ impl Upstream {
             return Err(UpstreamError::Timeout { upstream });
         }
         // The client span: exported with the trace, its id is the parent the callee sees.
-        let span = tracing::info_span!(
+        let span = tracing::debug_span!(
             "upstream call",
             otel.name = tracing::field::Empty,
             otel.kind = tracing::field::Empty,

@@ -76,7 +76,7 @@ impl BillingStore {
 
     /// Stores a new invoice. With an idempotency key, a repeat of the same request returns the
     /// invoice the first one created; the key with another request is refused.
-    #[tracing::instrument(name = "db transaction", skip_all, fields(db.operation.name = "create_invoice"))]
+    #[tracing::instrument(level = "debug", name = "db write", skip_all, fields(db.operation.name = "create_invoice"))]
     pub async fn create_invoice(
         &self,
         invoice: Invoice,
@@ -131,7 +131,7 @@ impl BillingStore {
     /// Charges the card for the invoice's amount, once per idempotency key: a repeat of the same
     /// request answers the first attempt (approved or declined) and charges nothing more. An
     /// approved charge marks the invoice paid in the same transaction.
-    #[tracing::instrument(name = "db transaction", skip_all, fields(db.operation.name = "pay"))]
+    #[tracing::instrument(level = "debug", name = "db write", skip_all, fields(db.operation.name = "pay"))]
     pub async fn pay(
         &self,
         invoice_id: Uuid,
@@ -231,7 +231,7 @@ impl BillingStore {
     }
 
     /// Voids an open invoice; voiding a void invoice changes nothing; a paid one cannot be.
-    #[tracing::instrument(name = "db transaction", skip_all, fields(db.operation.name = "void"))]
+    #[tracing::instrument(level = "debug", name = "db write", skip_all, fields(db.operation.name = "void"))]
     pub async fn void(&self, id: Uuid) -> Result<Invoice, StoreError> {
         sqlx::query(
             "UPDATE invoices SET status = 'void', voided_at = $2 WHERE id = $1 AND status = 'open'",

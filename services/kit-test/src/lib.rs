@@ -441,13 +441,15 @@ thread_local! {
     static CAPTURE: std::cell::RefCell<Option<CapturedLogs>> = const { std::cell::RefCell::new(None) };
 }
 
-/// Routes this thread's lines to a [`CapturedLogs`] until dropped.
+/// Routes this thread's lines to a [`CapturedLogs`] until dropped; then to the capture
+/// installed before it, if any.
 #[must_use = "lines are captured only while the guard lives"]
-pub struct CaptureGuard(());
+pub struct CaptureGuard(Option<CapturedLogs>);
 
 impl Drop for CaptureGuard {
     fn drop(&mut self) {
-        CAPTURE.with(|capture| capture.borrow_mut().take());
+        let previous = self.0.take();
+        let _ = CAPTURE.try_with(|capture| *capture.borrow_mut() = previous);
     }
 }
 
@@ -465,8 +467,7 @@ impl CapturedLogs {
             // Callsites registered before the subscriber existed cached "never": ask again.
             tracing::callsite::rebuild_interest_cache();
         });
-        CAPTURE.with(|capture| *capture.borrow_mut() = Some(self.clone()));
-        CaptureGuard(())
+        CaptureGuard(CAPTURE.with(|capture| capture.borrow_mut().replace(self.clone())))
     }
 
     /// The lines so far that contain `text`.
@@ -484,7 +485,8 @@ struct ThreadCapture;
 
 impl std::io::Write for ThreadCapture {
     fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        CAPTURE.with(|capture| {
+        // A line logged while the thread's locals are torn down has nowhere to go.
+        let _ = CAPTURE.try_with(|capture| {
             if let Some(logs) = capture.borrow().as_ref() {
                 logs.0.lock().expect("logs lock").extend_from_slice(bytes);
             }

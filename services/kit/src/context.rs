@@ -142,22 +142,45 @@ fn incoming_trace(headers: &HeaderMap) -> Option<Traceparent> {
         .and_then(Traceparent::parse)
 }
 
+/// The request's server span. Health checks and scrapes get one below every level that is
+/// logged or exported, so probes make neither lines nor traces.
+fn server_span(req: &Request, quiet: bool) -> tracing::Span {
+    macro_rules! request_span {
+        ($level:expr) => {
+            tracing::span!(
+                $level,
+                "request",
+                otel.name = tracing::field::Empty,
+                otel.kind = tracing::field::Empty,
+                otel.status_code = tracing::field::Empty,
+                http.response.status_code = tracing::field::Empty,
+                id = tracing::field::Empty,
+                trace = tracing::field::Empty,
+                span = tracing::field::Empty,
+            )
+        };
+    }
+    let span = if quiet {
+        request_span!(tracing::Level::TRACE)
+    } else {
+        request_span!(tracing::Level::INFO)
+    };
+    // A route template, never a raw path: a scan of unknown paths makes one name.
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched", MatchedPath::as_str);
+    crate::telemetry::label(&span, || format!("{} {route}", req.method()), "server");
+    span
+}
+
 /// Middleware: establishes the request context and its server span, echoes `x-request-id`,
 /// logs the outcome.
 pub async fn middleware(req: Request, next: Next) -> Response {
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
-    let span = tracing::info_span!(
-        "request",
-        otel.name = tracing::field::Empty,
-        otel.kind = tracing::field::Empty,
-        id = tracing::field::Empty,
-        trace = tracing::field::Empty,
-        span = tracing::field::Empty,
-    );
-    let route = req.extensions().get::<MatchedPath>();
-    let route = route.map_or(path.as_str(), MatchedPath::as_str);
-    crate::telemetry::label(&span, || format!("{method} {route}"), "server");
+    let quiet = path == "/healthz" || path == "/readyz" || path == "/metrics";
+    let span = server_span(&req, quiet);
     let context = RequestContext {
         request_id: request_id(req.headers()),
         trace: crate::telemetry::continue_trace(&span, incoming_trace(req.headers())),
@@ -165,7 +188,6 @@ pub async fn middleware(req: Request, next: Next) -> Response {
     span.record("id", display(&context.request_id));
     span.record("trace", display(&context.trace.trace_id));
     span.record("span", display(&context.trace.parent_id));
-    let quiet = path == "/healthz" || path == "/readyz" || path == "/metrics";
     let request_id = HeaderValue::from_str(&context.request_id).ok();
     let started = Instant::now();
 
@@ -178,6 +200,7 @@ pub async fn middleware(req: Request, next: Next) -> Response {
         response.headers_mut().insert(REQUEST_ID, request_id);
     }
     let status = response.status().as_u16();
+    crate::telemetry::outcome(&span, status);
     let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
     let by = response
         .extensions()

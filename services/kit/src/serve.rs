@@ -483,7 +483,6 @@ pub fn ready(listen: SocketAddr) -> Result<(), String> {
     }
 }
 
-/// Binds `addr`, says where the service and its docs are, and serves until told to stop.
 /// Hands the heap that starting up used and freed (migrations, building the OpenAPI documents)
 /// back to the system, so an idle process holds only what it uses. glibc keeps freed memory
 /// otherwise.
@@ -495,6 +494,7 @@ fn release_startup_memory() {
     }
 }
 
+/// Binds `addr`, says where the service and its docs are, and serves until told to stop.
 pub async fn run(name: &str, addr: SocketAddr, app: Router, limits: Limits) -> Result<(), String> {
     let listener = bind(addr).await?;
     let local = listener

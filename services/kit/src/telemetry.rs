@@ -21,7 +21,7 @@ use opentelemetry::trace::{
 use opentelemetry_otlp::WithExportConfig;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
-use tracing_subscriber::filter::LevelFilter;
+use tracing_subscriber::filter::{LevelFilter, Targets};
 use tracing_subscriber::prelude::*;
 use tracing_subscriber::{EnvFilter, Layer};
 
@@ -104,11 +104,16 @@ pub fn init(log: &LogArgs, service: &'static str) -> Telemetry {
         Ok(provider) => (provider, None),
         Err(error) => (None, Some(error)),
     };
-    // Spans at info and above whatever RUST_LOG says: it chooses the lines, not the traces.
+    // Whatever RUST_LOG says (it chooses the lines, not the traces): spans at info and above,
+    // and nfip's own at debug and above. The client and database spans are at debug, so that
+    // a logged line's span stays the request's, with its id.
     let spans = provider.as_ref().map(|provider| {
+        let levels = Targets::new()
+            .with_default(LevelFilter::INFO)
+            .with_target("nfip", LevelFilter::DEBUG);
         tracing_opentelemetry::layer()
             .with_tracer(provider.tracer(service))
-            .with_filter(LevelFilter::INFO)
+            .with_filter(levels)
     });
     let _ = tracing_subscriber::registry()
         .with(lines)
@@ -144,6 +149,14 @@ fn exporter(log: &LogArgs, service: &'static str) -> Result<Option<SdkTracerProv
         }
         None => return Ok(None),
     }
+    if let Ok(protocol) = std::env::var("OTEL_EXPORTER_OTLP_PROTOCOL")
+        && protocol != "http/protobuf"
+    {
+        return Err(format!(
+            "OTEL_EXPORTER_OTLP_PROTOCOL is `{protocol}`; only http/protobuf is spoken (point \
+             the endpoint at the collector's OTLP/HTTP port, usually 4318)"
+        ));
+    }
     let exporter = exporter.build().map_err(|error| error.to_string())?;
     let mut resource = opentelemetry_sdk::Resource::builder();
     if std::env::var_os("OTEL_SERVICE_NAME").is_none() {
@@ -164,6 +177,17 @@ pub fn label(span: &tracing::Span, name: impl FnOnce() -> String, kind: &'static
     if exporting() {
         span.record("otel.name", name());
         span.record("otel.kind", kind);
+    }
+}
+
+/// Records the HTTP status an exported server or client span ended with; a 5xx marks it as
+/// an error.
+pub fn outcome(span: &tracing::Span, status: u16) {
+    if exporting() {
+        span.record("http.response.status_code", status);
+        if status >= 500 {
+            span.record("otel.status_code", "error");
+        }
     }
 }
 

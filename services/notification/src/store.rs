@@ -36,7 +36,7 @@ impl NotificationStore {
     }
 
     /// Queues a message for delivery now.
-    #[tracing::instrument(name = "db transaction", skip_all, fields(db.operation.name = "enqueue"))]
+    #[tracing::instrument(level = "debug", name = "db write", skip_all, fields(db.operation.name = "enqueue"))]
     pub async fn enqueue(
         &self,
         message: Message,
@@ -91,6 +91,7 @@ impl NotificationStore {
     /// Takes up to `limit` due notifications for one attempt, leasing them until `lease_until`
     /// so no other worker takes them meanwhile; a worker that dies mid-attempt leaves them to
     /// be retried when the lease ends.
+    #[tracing::instrument(level = "debug", name = "db write", skip_all, fields(db.operation.name = "claim_due"))]
     pub async fn claim_due(
         &self,
         now: OffsetDateTime,
@@ -128,6 +129,7 @@ impl NotificationStore {
     }
 
     /// Marks these notifications sent, in one statement.
+    #[tracing::instrument(level = "debug", name = "db write", skip_all, fields(db.operation.name = "mark_sent"))]
     pub async fn mark_sent(&self, ids: &[Uuid], at: OffsetDateTime) -> Result<(), sqlx::Error> {
         let placeholders: Vec<String> = (2..ids.len() + 2).map(|i| format!("${i}")).collect();
         let mut query = sqlx::query(sqlx::AssertSqlSafe(format!(
@@ -144,6 +146,7 @@ impl NotificationStore {
     }
 
     /// Records a failed attempt; `retry_at` is when to try again, `None` to give up.
+    #[tracing::instrument(level = "debug", name = "db write", skip_all, fields(db.operation.name = "mark_attempt_failed"))]
     pub async fn mark_attempt_failed(
         &self,
         id: Uuid,

@@ -38,7 +38,7 @@ impl PolicyStore {
     /// Creates a policy. With an idempotency key, a repeat of the same request returns the
     /// policy the first one created, and the key used with another request is refused.
     /// `request` is the canonical form of the request, compared on a repeat.
-    #[tracing::instrument(name = "db transaction", skip_all, fields(db.operation.name = "create"))]
+    #[tracing::instrument(level = "debug", name = "db write", skip_all, fields(db.operation.name = "create"))]
     pub async fn create(
         &self,
         new: NewPolicy,
@@ -104,7 +104,7 @@ impl PolicyStore {
 
     /// Cancels the policy; cancelling a cancelled policy changes nothing. `None` when there is
     /// no such policy.
-    #[tracing::instrument(name = "db transaction", skip_all, fields(db.operation.name = "cancel"))]
+    #[tracing::instrument(level = "debug", name = "db write", skip_all, fields(db.operation.name = "cancel"))]
     pub async fn cancel(
         &self,
         id: Uuid,

@@ -60,6 +60,7 @@ impl RatingStore {
 
     /// Fills the table with `ratings` if it is empty, in one transaction; false if it was not.
     /// Replicas starting together take turns: the first fills it, the others find it full.
+    #[tracing::instrument(level = "debug", name = "db write", skip_all, fields(db.operation.name = "seed"))]
     pub async fn seed(
         &self,
         ratings: &[ZipRating],
@@ -85,6 +86,7 @@ impl RatingStore {
     }
 
     /// Replaces the whole table in one transaction: readers see the old table or the new one.
+    #[tracing::instrument(level = "debug", name = "db write", skip_all, fields(db.operation.name = "replace_all"))]
     pub async fn replace_all(
         &self,
         ratings: &[ZipRating],

@@ -44,6 +44,11 @@ pub fn judge(spec: &str, base: &Value, head: &Value) -> (String, Option<String>)
     let breaking = findings.iter().filter(|f| f.breaking).count();
     let (old, new) = (version(base), version(head));
     let shown = &head["info"]["version"];
+    if new < old {
+        let report = format!("  {spec}: info.version went down to {shown}\n");
+        let refusal = format!("{spec}: info.version {shown} is lower than before");
+        return (report, Some(refusal));
+    }
     let (verdict, refusal) = match breaking {
         0 if findings.is_empty() => (String::from("unchanged contract"), None),
         0 if (new.0, new.1) > (old.0, old.1) => {
@@ -162,6 +167,22 @@ pub async fn run(base: Option<String>) -> Result<(), String> {
                 && !specs.iter().any(|s| s == spec)
             {
                 refused.push(format!("{name}: the spec was removed"));
+            }
+        }
+    }
+    if base.is_none() {
+        // A released spec stays: its clients are out there.
+        let tags = git(&root, &["tag", "--list", "*-v*"])
+            .await
+            .unwrap_or_default();
+        let mut released: Vec<&str> = tags
+            .lines()
+            .filter_map(|tag| tag.rsplit_once("-v").map(|(spec, _)| spec))
+            .collect();
+        released.dedup();
+        for spec in released {
+            if !specs.iter().any(|s| s == spec) {
+                refused.push(format!("{spec}.json: a released spec was removed"));
             }
         }
     }

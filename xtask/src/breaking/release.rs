@@ -116,6 +116,13 @@ impl Changelog {
             .map(|(_, body)| body.as_str())
     }
 
+    /// Keeps only `spec`'s entries whose version `keep` accepts.
+    pub fn retain(&mut self, spec: &str, keep: impl Fn(&str) -> bool) {
+        if let Some(entries) = self.specs.get_mut(spec) {
+            entries.retain(|(version, _)| keep(version));
+        }
+    }
+
     /// Sets `spec`'s entry for `version`, keeping the entries newest first.
     pub fn set(&mut self, spec: &str, version: &str, body: String) {
         let entries = self.specs.entry(spec.to_owned()).or_default();
@@ -205,6 +212,19 @@ async fn current_changelog(root: &Path) -> Result<Changelog, String> {
         let head = read_spec(root, &spec)?;
         let now = version(&head);
         let released = last_release(root, &spec).await;
+        if let Some((at, _)) = &released {
+            if now < *at {
+                return Err(format!(
+                    "{spec}: info.version {} is lower than its last release, {}",
+                    show(now),
+                    show(*at)
+                ));
+            }
+            // An entry for a version raised past and never released goes.
+            log.retain(&spec, |version| {
+                parse(version).is_some_and(|v| v <= *at || v == now)
+            });
+        }
         let entry = match &released {
             // Released: its entry stays as written.
             Some((at, _)) if *at == now => continue,
@@ -301,6 +321,13 @@ mod tests {
         let text = log.render();
         assert!(text.find("### 1.1.0").unwrap() < text.find("### 1.0.0").unwrap());
         assert_eq!(Changelog::parse(&text), log);
+        log.set(
+            "billing",
+            "1.2.0",
+            String::from("- Compatible: raised, never released"),
+        );
+        log.retain("billing", |v| v != "1.2.0");
+        assert_eq!(log.entry("billing", "1.2.0"), None);
         log.set(
             "billing",
             "1.1.0",

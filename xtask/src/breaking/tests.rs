@@ -447,3 +447,13 @@ fn a_compatible_change_passes_only_with_a_new_minor_version_and_words_need_none(
         (String::from("  things: unchanged contract\n"), None)
     );
 }
+
+#[test]
+fn a_version_never_goes_down() {
+    let mut lower = spec();
+    lower["info"]["version"] = json!("0.9.0");
+    assert_eq!(
+        judge("things", &spec(), &lower).1.as_deref(),
+        Some("things: info.version \"0.9.0\" is lower than before")
+    );
+}
