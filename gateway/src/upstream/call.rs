@@ -110,6 +110,21 @@ pub(super) fn jittered(base: Duration) -> Duration {
     base.mul_f64(0.5 + unit)
 }
 
+/// The base URL of a service: `http(s)://host[:port][/path]`, without a query or fragment.
+pub(super) fn base_url(url: &str) -> Result<String, &'static str> {
+    let parsed = reqwest::Url::parse(url).map_err(|_| "is not a URL")?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err("is not an http:// or https:// URL");
+    }
+    if parsed.host_str().is_none_or(str::is_empty) {
+        return Err("has no host");
+    }
+    if parsed.query().is_some() || parsed.fragment().is_some() || !parsed.username().is_empty() {
+        return Err("must not carry a query, a fragment or credentials");
+    }
+    Ok(url.trim_end_matches('/').to_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -122,6 +137,31 @@ mod tests {
                 d >= Duration::from_millis(50) && d <= Duration::from_millis(150),
                 "{d:?}"
             );
+        }
+    }
+
+    #[test]
+    fn only_http_and_https_urls_are_taken() {
+        assert_eq!(
+            base_url("http://127.0.0.1:8081/").unwrap(),
+            "http://127.0.0.1:8081"
+        );
+        assert_eq!(
+            base_url("http://risk.internal/v1").unwrap(),
+            "http://risk.internal/v1"
+        );
+        assert_eq!(
+            base_url("https://risk.internal").unwrap(),
+            "https://risk.internal"
+        );
+        for (bad, why) in [
+            ("127.0.0.1:8081", "is not"),
+            ("ftp://risk", "is not an http"),
+            ("http://risk/?x=1", "must not"),
+            ("http://u:p@risk", "must not"),
+            ("not a url", "is not a URL"),
+        ] {
+            assert!(base_url(bad).unwrap_err().starts_with(why), "{bad}");
         }
     }
 }

@@ -16,14 +16,16 @@ pub mod policy;
 pub mod risk;
 
 use breaker::{Breaker, Transition};
-use call::jittered;
 pub use call::{Call, CallPolicy, Deadline};
+use call::{base_url, jittered};
 pub use error::UpstreamError;
 use error::classify;
 
 use std::time::{Duration, Instant};
 
+use axum::body::Bytes;
 use axum::http::HeaderValue;
+use axum::http::StatusCode;
 use axum::http::header::AUTHORIZATION;
 use nfip_kit::context::{self, REQUEST_ID, TRACEPARENT, Traceparent};
 use reqwest::RequestBuilder;
@@ -161,26 +163,10 @@ impl Upstream {
         if budget.is_zero() {
             return Err(UpstreamError::Timeout { upstream });
         }
-        // The client span: exported with the trace, its id is the parent the callee sees.
-        let span = tracing::debug_span!(
-            "upstream call",
-            otel.name = tracing::field::Empty,
-            otel.kind = tracing::field::Empty,
-            upstream,
-        );
-        nfip_kit::telemetry::label(&span, || call.operation.to_owned(), "client");
-        let traceparent = nfip_kit::telemetry::outgoing(&span);
-        let request = self.request(call, body, traceparent).timeout(budget);
-        let answer = async {
-            let response = request.send().await?;
-            let status = response.status();
-            let bytes = response.bytes().await?;
-            Ok::<_, reqwest::Error>((status, bytes))
-        };
-        let result = match tokio::time::timeout(budget, answer.instrument(span)).await {
-            Err(_) => Err(UpstreamError::Timeout { upstream }),
-            Ok(Err(error)) if error.is_timeout() => Err(UpstreamError::Timeout { upstream }),
-            Ok(Err(error)) => {
+        let result = match self.exchange(call, body, budget).await {
+            None => Err(UpstreamError::Timeout { upstream }),
+            Some(Err(error)) if error.is_timeout() => Err(UpstreamError::Timeout { upstream }),
+            Some(Err(error)) => {
                 tracing::debug!(upstream, "call failed: {}", root_cause(&error));
                 Err(UpstreamError::Unreachable {
                     upstream,
@@ -191,7 +177,7 @@ impl Upstream {
                     },
                 })
             }
-            Ok(Ok((status, bytes))) => classify(upstream, call, status, &bytes),
+            Some(Ok((status, bytes))) => classify(upstream, call, status, &bytes),
         };
         // A 4xx is the upstream working as specified; anything else that failed counts
         // against it.
@@ -200,6 +186,40 @@ impl Upstream {
             Ok(_) | Err(UpstreamError::Rejected { .. })
         ));
         result
+    }
+
+    /// Sends `call` in a client span of its own and waits up to `budget` for the whole answer
+    /// (`None`: it did not come in time).
+    async fn exchange<B: Serialize>(
+        &self,
+        call: &Call<'_, B>,
+        body: Option<&[u8]>,
+        budget: Duration,
+    ) -> Option<Result<(StatusCode, Bytes), reqwest::Error>> {
+        // Exported with the trace, its id is the parent the callee sees.
+        let span = tracing::debug_span!(
+            "upstream call",
+            otel.name = tracing::field::Empty,
+            otel.kind = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
+            http.response.status_code = tracing::field::Empty,
+            upstream = self.name,
+        );
+        nfip_kit::telemetry::label(&span, || call.operation.to_owned(), "client");
+        let traceparent = nfip_kit::telemetry::outgoing(&span);
+        let request = self.request(call, body, traceparent).timeout(budget);
+        let answer = async {
+            let response = request.send().await?;
+            let status = response.status();
+            Ok((status, response.bytes().await?))
+        };
+        let answered = tokio::time::timeout(budget, answer.instrument(span.clone()))
+            .await
+            .ok();
+        if let Some(Ok((status, _))) = &answered {
+            nfip_kit::telemetry::outcome(&span, status.as_u16());
+        }
+        answered
     }
 
     /// The HTTP request for `call`: the request id and the call's place in the trace, the
@@ -249,55 +269,10 @@ impl Upstream {
     }
 }
 
-/// The base URL of a service: `http(s)://host[:port][/path]`, without a query or fragment.
-fn base_url(url: &str) -> Result<String, &'static str> {
-    let parsed = reqwest::Url::parse(url).map_err(|_| "is not a URL")?;
-    if !matches!(parsed.scheme(), "http" | "https") {
-        return Err("is not an http:// or https:// URL");
-    }
-    if parsed.host_str().is_none_or(str::is_empty) {
-        return Err("has no host");
-    }
-    if parsed.query().is_some() || parsed.fragment().is_some() || !parsed.username().is_empty() {
-        return Err("must not carry a query, a fragment or credentials");
-    }
-    Ok(url.trim_end_matches('/').to_owned())
-}
-
 fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
     let mut cause = error;
     while let Some(source) = cause.source() {
         cause = source;
     }
     cause.to_string()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_http_and_https_urls_are_taken() {
-        assert_eq!(
-            base_url("http://127.0.0.1:8081/").unwrap(),
-            "http://127.0.0.1:8081"
-        );
-        assert_eq!(
-            base_url("http://risk.internal/v1").unwrap(),
-            "http://risk.internal/v1"
-        );
-        assert_eq!(
-            base_url("https://risk.internal").unwrap(),
-            "https://risk.internal"
-        );
-        for (bad, why) in [
-            ("127.0.0.1:8081", "is not"),
-            ("ftp://risk", "is not an http"),
-            ("http://risk/?x=1", "must not"),
-            ("http://u:p@risk", "must not"),
-            ("not a url", "is not a URL"),
-        ] {
-            assert!(base_url(bad).unwrap_err().starts_with(why), "{bad}");
-        }
-    }
 }

@@ -150,6 +150,7 @@ fn exporter(log: &LogArgs, service: &'static str) -> Result<Option<SdkTracerProv
         None => return Ok(None),
     }
     if let Ok(protocol) = std::env::var("OTEL_EXPORTER_OTLP_PROTOCOL")
+        && !protocol.is_empty()
         && protocol != "http/protobuf"
     {
         return Err(format!(
