@@ -123,19 +123,23 @@ async fn one_purchase_is_one_trace_across_the_five_processes() {
         "GATEWAY_API_KEYS",
         nfip_kit::auth::entry("tests", "trace-key"),
     ));
-    for (name, service) in ["RISK", "POLICY", "BILLING", "NOTIFICATION"]
+    let mut args = vec![
+        String::from("--listen"),
+        String::from("127.0.0.1:0"),
+        String::from("--database-url"),
+        journal.url.clone(),
+    ];
+    for (name, service) in ["risk", "policy", "billing", "notification"]
         .iter()
         .zip(&services)
     {
-        env.push((leak(format!("{name}_URL")), service.url("")));
-        env.push((leak(format!("{name}_TOKEN")), CALLER_KEY.to_owned()));
+        args.extend([format!("--{name}-url"), service.url("")]);
+        args.extend([format!("--{name}-token"), CALLER_KEY.to_owned()]);
     }
-    let gateway = ServiceProcess::start_with_env(
-        bin.join("nfip-gateway").to_str().unwrap(),
-        &["--listen", "127.0.0.1:0", "--database-url", &journal.url],
-        &env,
-    )
-    .await;
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let gateway =
+        ServiceProcess::start_with_env(bin.join("nfip-gateway").to_str().unwrap(), &args, &env)
+            .await;
 
     // Health checks make no spans.
     let health = reqwest::get(gateway.url("/healthz")).await.unwrap();
@@ -228,9 +232,4 @@ async fn one_purchase_is_one_trace_across_the_five_processes() {
     drop(gateway);
     drop(services);
     let _ = std::fs::remove_dir_all(outbox);
-}
-
-/// An environment variable's name, for the `&str` pairs `start_with_env` takes.
-fn leak(name: String) -> &'static str {
-    Box::leak(name.into_boxed_str())
 }
