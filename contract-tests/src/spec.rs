@@ -361,9 +361,11 @@ fn cookies(request: &SeenRequest) -> impl Iterator<Item = (&str, &str)> {
         .map(|(name, value)| (name.trim(), value.trim()))
 }
 
-/// JSON-pointer escaping of one reference token.
+/// One JSON-pointer reference token, escaped (`~` as `~0`, `/` as `~1`).
 fn escape(token: &str) -> String {
-    token.replace('~', "~0").replace('/', "~1")
+    let mut escaped = String::with_capacity(token.len());
+    referencing::write_escaped_str(&mut escaped, token);
+    escaped
 }
 
 fn media_type(content_type: &str) -> String {

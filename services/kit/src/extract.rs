@@ -69,8 +69,7 @@ fn body_problem(path: &serde_path_to_error::Path, error: &serde_json::Error) -> 
             let message = strip_position(&error.to_string());
             // serde reports a missing field at its parent: point at the field itself.
             if let Some(field) = backticked_after(&message, "missing field ") {
-                pointer.push('/');
-                pointer.push_str(&field.replace('~', "~0").replace('/', "~1"));
+                push_token(&mut pointer, field);
             }
             let detail = if pointer.is_empty() {
                 message.clone()
@@ -84,16 +83,19 @@ fn body_problem(path: &serde_path_to_error::Path, error: &serde_json::Error) -> 
     }
 }
 
+/// Appends `/` and `token`, escaped as a JSON-pointer reference token (`~` as `~0`, `/` as `~1`).
+fn push_token(pointer: &mut String, token: &str) {
+    pointer.push('/');
+    pointer.push_str(&token.replace('~', "~0").replace('/', "~1"));
+}
+
 fn json_pointer(path: &serde_path_to_error::Path) -> String {
     use serde_path_to_error::Segment;
     let mut pointer = String::new();
     for segment in path.iter() {
         match segment {
             Segment::Seq { index } => pointer.push_str(&format!("/{index}")),
-            Segment::Map { key } | Segment::Enum { variant: key } => {
-                pointer.push('/');
-                pointer.push_str(&key.replace('~', "~0").replace('/', "~1"));
-            }
+            Segment::Map { key } | Segment::Enum { variant: key } => push_token(&mut pointer, key),
             Segment::Unknown => {}
         }
     }

@@ -26,9 +26,11 @@ struct Compare<'a> {
     findings: Vec<Finding>,
 }
 
-/// JSON-pointer escaping of one reference token.
+/// One JSON-pointer reference token, escaped (`~` as `~0`, `/` as `~1`).
 fn escape(token: &str) -> String {
-    token.replace('~', "~0").replace('/', "~1")
+    let mut escaped = String::with_capacity(token.len());
+    referencing::write_escaped_str(&mut escaped, token);
+    escaped
 }
 
 /// Follows `$ref`s within `doc`; returns the value and its pointer.
