@@ -7,6 +7,7 @@ use std::path::Path;
 
 use nfip_contract_tests::Spec;
 use nfip_contract_tests::mock_server::{Answer, Report, Script, ValidatingMock};
+use nfip_kit_test::FetchJson;
 use serde_json::{Value, json};
 
 const ITEM_ID: &str = "019a7b4e-8f1c-7d2a-9b3e-4c5d6e7f8a9b";
@@ -86,12 +87,8 @@ async fn it_answers_from_the_spec_and_the_script_and_reports_what_breaks_the_spe
     assert_eq!(nowhere.status(), 404);
     let served: Report = http
         .get(format!("{}/__contract/report", mock.uri()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .fetch_json()
+        .await;
     assert_eq!(served, mock.report());
     assert_eq!(
         served.violations,

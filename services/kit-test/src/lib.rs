@@ -362,6 +362,18 @@ impl TestClient {
     }
 }
 
+/// A request sent and its answer read as JSON, failing the test if either step fails.
+pub trait FetchJson {
+    fn fetch_json<T: serde::de::DeserializeOwned>(self) -> impl Future<Output = T>;
+}
+
+impl FetchJson for reqwest::RequestBuilder {
+    async fn fetch_json<T: serde::de::DeserializeOwned>(self) -> T {
+        let response = self.send().await.expect("the request is answered");
+        response.json().await.expect("the answer is JSON")
+    }
+}
+
 /// Checks that `response` is a problem (`application/problem+json`) with `status`, and returns
 /// its body.
 pub async fn problem(response: reqwest::Response, status: u16) -> serde_json::Value {

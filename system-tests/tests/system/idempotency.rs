@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use crate::helpers::{Stack, order};
 use crate::proxy::Fault;
-use nfip_kit_test::problem;
+use nfip_kit_test::{FetchJson, problem};
 
 nfip_kit_test::backend_tests! {
     async fn fifty_concurrent_retries_make_one_purchase(db) {
@@ -76,12 +76,8 @@ async fn a_retry_after_an_undone_failure_buys_afresh() {
             "/policies/{}",
             receipt["policy_id"].as_str().unwrap()
         ))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .fetch_json()
+        .await;
     assert_eq!(policy["status"], "active");
     assert_eq!(
         (

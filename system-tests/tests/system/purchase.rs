@@ -4,7 +4,7 @@ use nfip_kit_test::eventually;
 use serde_json::{Value, json};
 
 use crate::helpers::{Stack, order};
-use nfip_kit_test::problem;
+use nfip_kit_test::{FetchJson, problem};
 
 nfip_kit_test::backend_tests! {
     async fn a_purchase_creates_a_policy_an_invoice_and_a_confirmation(db) {
@@ -19,11 +19,11 @@ nfip_kit_test::backend_tests! {
         assert_eq!(receipt["notification"], "queued");
         assert_eq!(location, format!("/policies/{}", receipt["policy_id"].as_str().unwrap()));
 
-        let policy: Value = stack.get(&location).send().await.unwrap().json().await.unwrap();
+        let policy: Value = stack.get(&location).fetch_json().await;
         assert_eq!((policy["status"].as_str(), policy["holder"].as_str()), (Some("active"), Some("Ada Lovelace")));
         let invoice: Value = stack
             .get(&format!("/invoices/{}", receipt["invoice_id"].as_str().unwrap()))
-            .send().await.unwrap().json().await.unwrap();
+            .fetch_json().await;
         assert_eq!((invoice["amount_cents"].as_i64(), invoice["status"].as_str()), (Some(108_000), Some("open")));
         assert_eq!(invoice["policy_id"], receipt["policy_id"]);
 
@@ -90,14 +90,7 @@ async fn invoices_are_paid_through_the_gateway_once_per_key() {
 #[tokio::test]
 async fn public_reads_pass_upstream_answers_through() {
     let stack = Stack::start(nfip_kit::db::Backend::Sqlite).await;
-    let risk: Value = stack
-        .get("/risk/80302")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let risk: Value = stack.get("/risk/80302").fetch_json().await;
     assert_eq!(
         (risk["zipcode"].as_str(), risk["flood_zone"].as_str()),
         (Some("80302"), Some("AE"))
@@ -207,14 +200,7 @@ async fn one_request_id_and_trace_follow_a_purchase_to_every_service() {
 async fn a_zip_code_outside_the_rating_table_is_rated_by_the_model_and_sold() {
     let stack = Stack::start(nfip_kit::db::Backend::Sqlite).await;
     // College Park, MD: the seed's own example.
-    let risk: Value = stack
-        .get("/risk/20740")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let risk: Value = stack.get("/risk/20740").fetch_json().await;
     assert_eq!(
         (risk["source"].as_str(), risk["flood_zone"].as_str()),
         (Some("model"), Some("X"))

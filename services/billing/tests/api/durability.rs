@@ -1,6 +1,6 @@
 //! What a 2xx acknowledged survives the process being killed with SIGKILL.
 
-use nfip_kit_test::ServiceProcess;
+use nfip_kit_test::{FetchJson, ServiceProcess};
 use serde_json::{Value, json};
 
 use crate::helpers::new_invoice;
@@ -21,18 +21,13 @@ nfip_kit_test::backend_tests! {
         let invoice: Value = http
             .post(process.url("/api/invoices"))
             .json(&new_invoice(50_000, 0.25))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+            .fetch_json().await;
         let id = invoice["id"].as_str().unwrap();
         let paid: Value = pay(&process, id).await.unwrap().json().await.unwrap();
         process.kill9().await;
 
         let process = ServiceProcess::start(BINARY, &args).await;
-        let read: Value = http.get(process.url(&format!("/api/invoices/{id}"))).send().await.unwrap().json().await.unwrap();
+        let read: Value = http.get(process.url(&format!("/api/invoices/{id}"))).fetch_json().await;
         assert_eq!((read["status"].as_str(), read["amount_cents"].as_i64()), (Some("paid"), Some(12_500)));
         let retry = pay(&process, id).await.unwrap();
         assert_eq!(retry.headers()["idempotent-replayed"], "true");

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use nfip_kit_test::{ServiceProcess, eventually};
+use nfip_kit_test::{FetchJson, ServiceProcess, eventually};
 use serde_json::Value;
 
 use crate::helpers::{email, outbox_dir};
@@ -25,14 +25,14 @@ nfip_kit_test::backend_tests! {
         let response = http.post(process.url("/api/notifications")).json(&email("ada@example.org")).send().await.unwrap();
         assert_eq!(response.status(), 202);
         let location = response.headers()["location"].to_str().unwrap().to_owned();
-        let queued: Value = http.get(process.url(&location)).send().await.unwrap().json().await.unwrap();
+        let queued: Value = http.get(process.url(&location)).fetch_json().await;
         assert_eq!(queued["status"], "queued");
         process.kill9().await;
 
         // Second life: email goes to the outbox, and the queued message with it.
         let process = ServiceProcess::start(BINARY, &common).await;
         let sent = eventually("delivery after the restart", Duration::from_secs(20), || async {
-            let body: Value = http.get(process.url(&location)).send().await.unwrap().json().await.unwrap();
+            let body: Value = http.get(process.url(&location)).fetch_json().await;
             (body["status"] == "sent").then_some(body)
         })
         .await;

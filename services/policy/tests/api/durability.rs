@@ -1,6 +1,6 @@
 //! What a 2xx acknowledged survives the process being killed with SIGKILL.
 
-use nfip_kit_test::ServiceProcess;
+use nfip_kit_test::{FetchJson, ServiceProcess};
 use serde_json::Value;
 
 use crate::helpers::new_policy;
@@ -15,12 +15,7 @@ nfip_kit_test::backend_tests! {
         let created: Value = http
             .post(process.url("/api/policies"))
             .json(&new_policy("Ada Lovelace"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+            .fetch_json().await;
         process.kill9().await;
 
         let process = ServiceProcess::start(BINARY, &args).await;
