@@ -5,73 +5,63 @@ use axum::extract::Path;
 use axum::http::{HeaderValue, header};
 use axum::response::IntoResponse;
 use nfip_kit::auth::API_KEY_HEADER;
+use nfip_kit::spec::About;
 use nfip_kit::{Problem, ProblemType};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::{Modify, OpenApi};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::state::AppState;
 use crate::{api, clients, error};
 
-struct SecuritySchemes;
-
-impl Modify for SecuritySchemes {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "api_key",
-            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
-                API_KEY_HEADER,
-                "An API key issued to the client",
-            ))),
-        );
-        components.add_security_scheme(
-            "bearer",
-            SecurityScheme::Http(
-                HttpBuilder::new()
-                    .scheme(HttpAuthScheme::Bearer)
-                    .description(Some("The same API key, as `Authorization: Bearer <key>`"))
-                    .build(),
-            ),
-        );
-    }
+/// The two ways to present the API key: `x-api-key`, or `Authorization: Bearer`.
+fn declare_security_schemes(openapi: &mut utoipa::openapi::OpenApi) {
+    let components = openapi.components.get_or_insert_with(Default::default);
+    components.add_security_scheme(
+        "api_key",
+        SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+            API_KEY_HEADER,
+            "An API key issued to the client",
+        ))),
+    );
+    components.add_security_scheme(
+        "bearer",
+        SecurityScheme::Http(
+            HttpBuilder::new()
+                .scheme(HttpAuthScheme::Bearer)
+                .description(Some("The same API key, as `Authorization: Bearer <key>`"))
+                .build(),
+        ),
+    );
 }
 
-#[derive(OpenApi)]
-#[openapi(
-    info(
-        title = "nfip gateway",
-        version = "2.2.0",
-        contact(name = "nfip maintainers"),
-        description = "The public API of the nfip flood insurance program: buy a policy in one \
-                       call (`POST /purchase`), look up flood risk, read policies and invoices, \
-                       pay invoices. Authenticate with an API key (`x-api-key` or \
-                       `Authorization: Bearer`). Errors are RFC 9457 problem details \
-                       (`application/problem+json`) with a stable `type`; when a service behind \
-                       the gateway fails, `upstream` names it."
-    ),
-    modifiers(&SecuritySchemes),
-    servers(
-        (url = "/", description = "Where these docs are served"),
-        (url = "http://127.0.0.1:8080", description = "The local stack (`just up`)"),
-    ),
-    tags(
-        (name = "purchase", description = "Buying a policy"),
-        (name = "risk", description = "Flood risk lookups"),
-        (name = "policies", description = "Policies"),
-        (name = "invoices", description = "Invoices and payments"),
-    )
-)]
-struct ApiDoc;
+const ABOUT: About = About {
+    title: "nfip gateway",
+    version: "2.2.0",
+    description: "The public API of the nfip flood insurance program: buy a policy in one \
+                  call (`POST /purchase`), look up flood risk, read policies and invoices, \
+                  pay invoices. Authenticate with an API key (`x-api-key` or \
+                  `Authorization: Bearer`). Errors are RFC 9457 problem details \
+                  (`application/problem+json`) with a stable `type`; when a service behind \
+                  the gateway fails, `upstream` names it.",
+    local_port: 8080,
+    tags: &[
+        ("purchase", "Buying a policy"),
+        ("risk", "Flood risk lookups"),
+        ("policies", "Policies"),
+        ("invoices", "Invoices and payments"),
+    ],
+};
 
 /// The authenticated API.
 pub fn public_routes() -> OpenApiRouter<AppState> {
-    let mut router = OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let mut router = ABOUT
+        .router()
         .routes(routes!(api::purchase))
         .routes(routes!(api::get_risk))
         .routes(routes!(api::get_policy))
         .routes(routes!(api::get_invoice))
         .routes(routes!(api::pay_invoice));
+    declare_security_schemes(router.get_openapi_mut());
     declare_gateway_problems(router.get_openapi_mut());
     router
 }

@@ -8,7 +8,7 @@ pub mod store;
 
 use axum::Router;
 use nfip_kit::auth::Callers;
-use utoipa::OpenApi;
+use nfip_kit::spec::About;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 pub use store::BillingStore;
@@ -18,27 +18,20 @@ pub struct AppState {
     pub billing: BillingStore,
 }
 
-#[derive(OpenApi)]
-#[openapi(
-    info(
-        title = "nfip billing",
-        version = "2.2.0",
-        contact(name = "nfip maintainers"),
-        description = "Invoices for flood insurance policies — `amount_cents = base_rate_cents × \
-                       risk_score`, exact, in integer cents — and their payments through a \
-                       simulated card processor. Errors are RFC 9457 problem details \
-                       (`application/problem+json`)."
-    ),
-    servers(
-        (url = "/", description = "Where these docs are served"),
-        (url = "http://127.0.0.1:8083", description = "The local stack (`just up`)"),
-    ),
-    tags((name = "invoices", description = "Invoices and payments"))
-)]
-struct ApiDoc;
+const ABOUT: About = About {
+    title: "nfip billing",
+    version: "2.2.0",
+    description: "Invoices for flood insurance policies — `amount_cents = base_rate_cents × \
+                  risk_score`, exact, in integer cents — and their payments through a \
+                  simulated card processor. Errors are RFC 9457 problem details \
+                  (`application/problem+json`).",
+    local_port: 8083,
+    tags: &[("invoices", "Invoices and payments")],
+};
 
 fn api() -> OpenApiRouter<AppState> {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    ABOUT
+        .router()
         .routes(routes!(api::create_invoice, api::list_invoices))
         .routes(routes!(api::get_invoice))
         .routes(routes!(api::pay_invoice))

@@ -1,24 +1,10 @@
-use std::process::ExitCode;
-
-use clap::Parser;
 use nfip_billing::config::Cli;
 use nfip_billing::{AppState, BillingStore};
 
-#[tokio::main]
-async fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let openapi = nfip_billing::openapi;
-    let process = cli
-        .service
-        .process("billing", cli.listen, cli.print_openapi, openapi);
-    process.main(run(cli)).await
-}
+nfip_kit::main!("billing", nfip_billing::openapi, run);
 
 async fn run(cli: Cli) -> Result<(), String> {
-    let billing = BillingStore::connect(&cli.database_url)
-        .await
-        .map_err(|e| e.to_string())?;
+    let billing = BillingStore::connect(&cli.database_url).await?;
     let app = nfip_billing::app(AppState { billing }, cli.service.callers.load()?);
-    let app = cli.service.cors.apply(app)?;
-    nfip_kit::serve::run("billing", cli.listen, app, cli.service.serve.limits()).await
+    cli.service.serve("billing", cli.listen, app).await
 }

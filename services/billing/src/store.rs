@@ -51,10 +51,7 @@ pub enum StoreError {
 
 impl From<InsertError> for StoreError {
     fn from(error: InsertError) -> StoreError {
-        match error {
-            InsertError::KeyReused => StoreError::KeyReused,
-            InsertError::Database(error) => StoreError::Database(error),
-        }
+        error.or(StoreError::KeyReused)
     }
 }
 

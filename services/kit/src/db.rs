@@ -67,6 +67,13 @@ pub enum DbError {
     },
 }
 
+/// For a `main` that reports what stopped it as a line.
+impl From<DbError> for String {
+    fn from(error: DbError) -> String {
+        error.to_string()
+    }
+}
+
 /// Connections each process keeps to PostgreSQL; set once at start from [`DbArgs`].
 static POSTGRES_POOL_SIZE: AtomicU32 = AtomicU32::new(DbArgs::DEFAULT_POOL_SIZE);
 
@@ -276,6 +283,16 @@ pub enum InsertError {
     KeyReused,
     #[error(transparent)]
     Database(#[from] sqlx::Error),
+}
+
+impl InsertError {
+    /// As a service's own error: `key_reused` for a reused key, the database error as is.
+    pub fn or<E: From<sqlx::Error>>(self, key_reused: E) -> E {
+        match self {
+            InsertError::KeyReused => key_reused,
+            InsertError::Database(error) => E::from(error),
+        }
+    }
 }
 
 /// An insert with an optional idempotency key: `insert` is an

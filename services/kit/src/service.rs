@@ -62,6 +62,35 @@ impl ServiceArgs {
             log: self.log.clone(),
         }
     }
+
+    /// Serves `app` as the service `name` on `listen`, with the CORS and connection settings,
+    /// until told to stop.
+    pub async fn serve(
+        &self,
+        name: &str,
+        listen: std::net::SocketAddr,
+        app: Router,
+    ) -> Result<(), String> {
+        let app = self.cors.apply(app)?;
+        crate::serve::run(name, listen, app, self.serve.limits()).await
+    }
+}
+
+/// A service's `main`: parses its `Cli` (which has `listen`, `print_openapi` and the
+/// [`ServiceArgs`] as `service`) and runs `run(cli)` as the [`Process`](crate::serve::Process)
+/// `name`, whose spec is `openapi()`.
+#[macro_export]
+macro_rules! main {
+    ($name:literal, $openapi:path, $run:path) => {
+        #[tokio::main]
+        async fn main() -> std::process::ExitCode {
+            let cli = <Cli as clap::Parser>::parse();
+            let process = cli
+                .service
+                .process($name, cli.listen, cli.print_openapi, $openapi);
+            process.main($run(cli)).await
+        }
+    };
 }
 
 /// Request bodies larger than this are refused with 413. Every compactly written body that its

@@ -20,10 +20,7 @@ pub enum ApiError {
 
 impl From<InsertError> for ApiError {
     fn from(error: InsertError) -> ApiError {
-        match error {
-            InsertError::KeyReused => ApiError::KeyReused,
-            InsertError::Database(error) => ApiError::Store(error),
-        }
+        error.or(ApiError::KeyReused)
     }
 }
 

@@ -13,8 +13,8 @@ use std::sync::Arc;
 use axum::{Extension, Router};
 use nfip_kit::auth::Callers;
 use nfip_kit::metrics::Gauges;
+use nfip_kit::spec::About;
 use tokio::sync::Notify;
-use utoipa::OpenApi;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 pub use store::NotificationStore;
@@ -26,28 +26,21 @@ pub struct AppState {
     pub wake: Arc<Notify>,
 }
 
-#[derive(OpenApi)]
-#[openapi(
-    info(
-        title = "nfip notification",
-        version = "2.2.0",
-        contact(name = "nfip maintainers"),
-        description = "Emails and texts to policy holders. A notification is stored, answered \
-                       with 202, and delivered in the background — to an outbox folder by \
-                       default, or through SMTP — with retries and backoff; its status moves \
-                       from `queued` to `sent` or `failed`. Errors are RFC 9457 problem \
-                       details (`application/problem+json`)."
-    ),
-    servers(
-        (url = "/", description = "Where these docs are served"),
-        (url = "http://127.0.0.1:8084", description = "The local stack (`just up`)"),
-    ),
-    tags((name = "notifications", description = "Notifications and their delivery"))
-)]
-struct ApiDoc;
+const ABOUT: About = About {
+    title: "nfip notification",
+    version: "2.2.0",
+    description: "Emails and texts to policy holders. A notification is stored, answered \
+                  with 202, and delivered in the background — to an outbox folder by \
+                  default, or through SMTP — with retries and backoff; its status moves \
+                  from `queued` to `sent` or `failed`. Errors are RFC 9457 problem \
+                  details (`application/problem+json`).",
+    local_port: 8084,
+    tags: &[("notifications", "Notifications and their delivery")],
+};
 
 fn api() -> OpenApiRouter<AppState> {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    ABOUT
+        .router()
         .routes(routes!(api::create_notification))
         .routes(routes!(api::get_notification))
 }

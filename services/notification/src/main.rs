@@ -1,21 +1,11 @@
-use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use clap::Parser;
 use nfip_notification::config::Cli;
 use nfip_notification::delivery::{Deliver, Outbox, Relay, RetryPolicy, Smtp, Worker};
 use nfip_notification::{AppState, NotificationStore};
 
-#[tokio::main]
-async fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let openapi = nfip_notification::openapi;
-    let process = cli
-        .service
-        .process("notification", cli.listen, cli.print_openapi, openapi);
-    process.main(run(cli)).await
-}
+nfip_kit::main!("notification", nfip_notification::openapi, run);
 
 async fn run(cli: Cli) -> Result<(), String> {
     let from = cli
@@ -61,9 +51,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             Arc::new(outbox)
         }
     };
-    let notifications = NotificationStore::connect(&cli.database_url)
-        .await
-        .map_err(|e| e.to_string())?;
+    let notifications = NotificationStore::connect(&cli.database_url).await?;
     let retry = RetryPolicy {
         max_attempts: cli.max_attempts.max(1),
         base: Duration::from_millis(cli.retry_base_ms),
@@ -78,9 +66,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         },
         cli.service.callers.load()?,
     );
-    let app = cli.service.cors.apply(app)?;
-    let served =
-        nfip_kit::serve::run("notification", cli.listen, app, cli.service.serve.limits()).await;
+    let served = cli.service.serve("notification", cli.listen, app).await;
     worker.stop().await;
     served
 }

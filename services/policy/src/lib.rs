@@ -8,7 +8,7 @@ pub mod store;
 
 use axum::Router;
 use nfip_kit::auth::Callers;
-use utoipa::OpenApi;
+use nfip_kit::spec::About;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 pub use store::PolicyStore;
@@ -18,26 +18,19 @@ pub struct AppState {
     pub policies: PolicyStore,
 }
 
-#[derive(OpenApi)]
-#[openapi(
-    info(
-        title = "nfip policy",
-        version = "2.2.0",
-        contact(name = "nfip maintainers"),
-        description = "Flood insurance policies: create (idempotently, with an \
-                       `Idempotency-Key`), read, list by holder, cancel. Errors are RFC 9457 \
-                       problem details (`application/problem+json`)."
-    ),
-    servers(
-        (url = "/", description = "Where these docs are served"),
-        (url = "http://127.0.0.1:8082", description = "The local stack (`just up`)"),
-    ),
-    tags((name = "policies", description = "Flood insurance policies"))
-)]
-struct ApiDoc;
+const ABOUT: About = About {
+    title: "nfip policy",
+    version: "2.2.0",
+    description: "Flood insurance policies: create (idempotently, with an \
+                  `Idempotency-Key`), read, list by holder, cancel. Errors are RFC 9457 \
+                  problem details (`application/problem+json`).",
+    local_port: 8082,
+    tags: &[("policies", "Flood insurance policies")],
+};
 
 fn api() -> OpenApiRouter<AppState> {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    ABOUT
+        .router()
         .routes(routes!(api::create_policy, api::list_policies))
         .routes(routes!(api::get_policy))
         .routes(routes!(api::cancel_policy))

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use nfip_kit::auth::Callers;
-use utoipa::OpenApi;
+use nfip_kit::spec::About;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 pub use store::RatingStore;
@@ -38,28 +38,20 @@ impl AppState {
     }
 }
 
-#[derive(OpenApi)]
-#[openapi(
-    info(
-        title = "nfip risk",
-        version = "3.2.0",
-        contact(name = "nfip maintainers"),
-        description = "Flood risk for a US ZIP code: a score from 0 to 1, the FEMA-style flood \
-                       zone and the factors behind the score, and where the rating comes from: \
-                       the service's rating table, an imported one, or an illustrative model \
-                       (not FEMA's flood maps) for every other ZIP code in use. Errors are RFC \
-                       9457 problem details (`application/problem+json`)."
-    ),
-    servers(
-        (url = "/", description = "Where these docs are served"),
-        (url = "http://127.0.0.1:8081", description = "The local stack (`just up`)"),
-    ),
-    tags((name = "risk", description = "Flood risk lookups"))
-)]
-struct ApiDoc;
+const ABOUT: About = About {
+    title: "nfip risk",
+    version: "3.2.0",
+    description: "Flood risk for a US ZIP code: a score from 0 to 1, the FEMA-style flood \
+                  zone and the factors behind the score, and where the rating comes from: \
+                  the service's rating table, an imported one, or an illustrative model \
+                  (not FEMA's flood maps) for every other ZIP code in use. Errors are RFC \
+                  9457 problem details (`application/problem+json`).",
+    local_port: 8081,
+    tags: &[("risk", "Flood risk lookups")],
+};
 
 fn api() -> OpenApiRouter<AppState> {
-    OpenApiRouter::with_openapi(ApiDoc::openapi()).routes(routes!(api::get_risk))
+    ABOUT.router().routes(routes!(api::get_risk))
 }
 
 /// The service's OpenAPI document, as committed in `openapi/risk.json`.

@@ -1,28 +1,16 @@
 use std::fs::File;
-use std::process::ExitCode;
 use std::time::Instant;
 
-use clap::Parser;
 use nfip_risk::config::{Cli, Command};
 use nfip_risk::domain::{Provenance, Source};
 use nfip_risk::{AppState, RatingStore, ratings_csv};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-#[tokio::main]
-async fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let openapi = nfip_risk::openapi;
-    let process = cli
-        .service
-        .process("risk", cli.listen, cli.print_openapi, openapi);
-    process.main(run(cli)).await
-}
+nfip_kit::main!("risk", nfip_risk::openapi, run);
 
 async fn run(cli: Cli) -> Result<(), String> {
-    let ratings = RatingStore::connect(&cli.database_url)
-        .await
-        .map_err(|e| e.to_string())?;
+    let ratings = RatingStore::connect(&cli.database_url).await?;
     match cli.command {
         Some(Command::Import { file }) => {
             let input =
@@ -68,8 +56,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 started.elapsed()
             );
             let app = nfip_risk::app(state, cli.service.callers.load()?);
-            let app = cli.service.cors.apply(app)?;
-            nfip_kit::serve::run("risk", cli.listen, app, cli.service.serve.limits()).await
+            cli.service.serve("risk", cli.listen, app).await
         }
     }
 }
