@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use nfip_contract_tests::{Answered, Providers, SeenRequest, problem, states};
+use nfip_contract_tests::{Answered, MockProvider, Providers, SeenRequest, problem, states};
 use nfip_gateway::clients::RateLimit;
 use nfip_gateway::upstream::CallPolicy;
 use nfip_gateway::{Endpoint, Endpoints, Gateway, Settings};
@@ -150,6 +150,30 @@ impl Consumer {
     }
 }
 
+/// `provider` failing `operation` with a 500, every time.
+pub async fn fails(provider: &MockProvider, operation: &str) {
+    provider.on(operation).respond(500, internal_error()).await;
+}
+
+/// `provider` failing `operation` with a 500 once, then answering as other mocks say.
+pub async fn fails_once(provider: &MockProvider, operation: &str) {
+    provider
+        .on(operation)
+        .times(1)
+        .respond(500, internal_error())
+        .await;
+}
+
+/// The gateway's answer has `status`, and `value` in its body's `field`.
+pub fn assert_answer(answered: &Answered, status: u16, field: &str, value: &str) {
+    assert_eq!(
+        (answered.status, answered.body[field].as_str()),
+        (status, Some(value)),
+        "{}",
+        answered.body
+    );
+}
+
 /// A service's 500 answer, as every service words it.
 pub fn internal_error() -> Value {
     problem(
@@ -252,35 +276,27 @@ pub fn payment() -> Value {
 /// Every provider answering a purchase as it should, except the operations in `except`,
 /// which the test sets up itself (before calling this, so its answers win).
 pub async fn happy_purchase(providers: &Providers, except: &[&str]) {
-    let unless = |operation: &str| !except.contains(&operation);
-    if unless("get_risk") {
-        providers
-            .risk
-            .on("get_risk")
-            .given(states::RATED_33139)
-            .respond(200, risk("33139"))
-            .await;
-    }
-    if unless("create_policy") {
-        providers
-            .policy
-            .on("create_policy")
-            .respond(201, policy("active"))
-            .await;
-    }
-    if unless("create_invoice") {
-        providers
-            .billing
-            .on("create_invoice")
-            .respond(201, invoice("open"))
-            .await;
-    }
-    if unless("create_notification") {
-        providers
-            .notification
-            .on("create_notification")
-            .respond(202, notification())
-            .await;
+    let answers = [
+        (&providers.risk, "get_risk", 200, risk("33139")),
+        (&providers.policy, "create_policy", 201, policy("active")),
+        (&providers.billing, "create_invoice", 201, invoice("open")),
+        (
+            &providers.notification,
+            "create_notification",
+            202,
+            notification(),
+        ),
+    ];
+    for (provider, operation, status, body) in answers {
+        if except.contains(&operation) {
+            continue;
+        }
+        let on = provider.on(operation);
+        let on = match operation {
+            "get_risk" => on.given(states::RATED_33139),
+            _ => on,
+        };
+        on.respond(status, body).await;
     }
 }
 

@@ -2,19 +2,14 @@
 
 use nfip_contract_tests::assert_contract;
 
-use crate::helpers::{Consumer, happy_purchase, internal_error, notification, order, policy};
+use crate::helpers::{
+    Consumer, assert_answer, fails_once, happy_purchase, notification, order, policy,
+};
 
 #[tokio::test]
 async fn a_failed_confirmation_does_not_undo_the_sale_and_is_sent_again_later() {
     let consumer = Consumer::start().await;
-    let failing = internal_error();
-    consumer
-        .providers
-        .notification
-        .on("create_notification")
-        .times(1)
-        .respond(500, failing)
-        .await;
+    fails_once(&consumer.providers.notification, "create_notification").await;
     consumer
         .providers
         .notification
@@ -23,10 +18,7 @@ async fn a_failed_confirmation_does_not_undo_the_sale_and_is_sent_again_later() 
         .await;
     happy_purchase(&consumer.providers, &["create_notification"]).await;
     let answered = consumer.purchase(order(), Some("late-confirmation")).await;
-    assert_eq!(
-        (answered.status, answered.body["notification"].as_str()),
-        (201, Some("pending"))
-    );
+    assert_answer(&answered, 201, "notification", "pending");
     // The follow-up worker sends the same notification, with the same key.
     consumer.wait_for("create_notification", 2).await;
     let sent: Vec<_> = consumer
@@ -72,10 +64,7 @@ async fn without_a_contact_no_confirmation_is_sent() {
     let mut order = order();
     order.as_object_mut().unwrap().remove("contact");
     let answered = consumer.purchase(order, None).await;
-    assert_eq!(
-        (answered.status, answered.body["notification"].as_str()),
-        (201, Some("not_requested"))
-    );
+    assert_answer(&answered, 201, "notification", "not_requested");
     assert!(consumer.providers.notification.received().await.is_empty());
     assert_contract!(consumer.providers, "purchase_without_contact", answered);
     consumer.stop().await;

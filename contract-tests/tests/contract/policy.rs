@@ -4,8 +4,8 @@ use nfip_contract_tests::{assert_contract, problem, states};
 use serde_json::json;
 
 use crate::helpers::{
-    Consumer, POLICY_ID, UNKNOWN_ID, compensation_answers, happy_purchase, internal_error, order,
-    policy,
+    Consumer, POLICY_ID, UNKNOWN_ID, assert_answer, compensation_answers, fails_once,
+    happy_purchase, order, policy,
 };
 
 #[tokio::test]
@@ -25,10 +25,7 @@ async fn a_refused_policy_is_passed_through_and_nothing_else_is_created() {
         .await;
     happy_purchase(&consumer.providers, &["create_policy"]).await;
     let answered = consumer.purchase(order(), Some("refused-policy")).await;
-    assert_eq!(
-        (answered.status, answered.body["upstream"].as_str()),
-        (422, Some("policy"))
-    );
+    assert_answer(&answered, 422, "upstream", "policy");
     assert_eq!(answered.body["errors"][0]["pointer"], "/contact/email");
     assert_contract!(consumer.providers, "purchase_policy_refused", answered);
     consumer.stop().await;
@@ -37,22 +34,12 @@ async fn a_refused_policy_is_passed_through_and_nothing_else_is_created() {
 #[tokio::test]
 async fn a_failing_policy_service_is_a_502_and_whatever_it_made_is_cancelled() {
     let consumer = Consumer::start().await;
-    let failing = internal_error();
     // The create fails once; undoing replays it (same key) to learn the policy, and cancels it.
-    consumer
-        .providers
-        .policy
-        .on("create_policy")
-        .times(1)
-        .respond(500, failing)
-        .await;
+    fails_once(&consumer.providers.policy, "create_policy").await;
     happy_purchase(&consumer.providers, &[]).await;
     compensation_answers(&consumer.providers).await;
     let answered = consumer.purchase(order(), Some("failing-policy")).await;
-    assert_eq!(
-        (answered.status, answered.body["type"].as_str()),
-        (502, Some("urn:nfip:problem:upstream-failed"))
-    );
+    assert_answer(&answered, 502, "type", "urn:nfip:problem:upstream-failed");
     consumer.wait_for("void_invoice", 1).await;
     assert_contract!(consumer.providers, "purchase_policy_failing", answered);
     consumer.stop().await;
@@ -61,22 +48,12 @@ async fn a_failing_policy_service_is_a_502_and_whatever_it_made_is_cancelled() {
 #[tokio::test]
 async fn a_failed_invoice_cancels_the_policy() {
     let consumer = Consumer::start().await;
-    let failing = internal_error();
     // The create fails once; undoing replays it (same key), voids the invoice and cancels.
-    consumer
-        .providers
-        .billing
-        .on("create_invoice")
-        .times(1)
-        .respond(500, failing)
-        .await;
+    fails_once(&consumer.providers.billing, "create_invoice").await;
     happy_purchase(&consumer.providers, &[]).await;
     compensation_answers(&consumer.providers).await;
     let answered = consumer.purchase(order(), Some("failing-invoice")).await;
-    assert_eq!(
-        (answered.status, answered.body["upstream"].as_str()),
-        (502, Some("billing"))
-    );
+    assert_answer(&answered, 502, "upstream", "billing");
     consumer.wait_for("void_invoice", 1).await;
     let cancels = consumer
         .providers
@@ -126,10 +103,7 @@ async fn reading_a_policy_passes_it_or_its_404_through() {
     let answered = consumer
         .send("GET", &format!("/policies/{UNKNOWN_ID}"), None, None)
         .await;
-    assert_eq!(
-        (answered.status, answered.body["upstream"].as_str()),
-        (404, Some("policy"))
-    );
+    assert_answer(&answered, 404, "upstream", "policy");
     assert_contract!(consumer.providers, "policy_read", answered);
     consumer.stop().await;
 }

@@ -2,7 +2,7 @@
 
 use nfip_contract_tests::{assert_contract, problem, states};
 
-use crate::helpers::{Consumer, HOP_TIMEOUT, happy_purchase, internal_error, order, risk};
+use crate::helpers::{Consumer, HOP_TIMEOUT, assert_answer, fails, happy_purchase, order, risk};
 
 #[tokio::test]
 async fn a_purchase_reads_the_risk_then_buys() {
@@ -42,18 +42,9 @@ async fn a_zip_without_a_rating_is_a_422_and_nothing_else_is_called() {
 #[tokio::test]
 async fn a_failing_risk_service_is_a_502_not_retried() {
     let consumer = Consumer::start().await;
-    let failing = internal_error();
-    consumer
-        .providers
-        .risk
-        .on("get_risk")
-        .respond(500, failing)
-        .await;
+    fails(&consumer.providers.risk, "get_risk").await;
     let answered = consumer.purchase(order(), None).await;
-    assert_eq!(
-        (answered.status, answered.body["upstream"].as_str()),
-        (502, Some("risk"))
-    );
+    assert_answer(&answered, 502, "upstream", "risk");
     assert_contract!(consumer.providers, "purchase_risk_failing", answered);
     consumer.stop().await;
 }
@@ -70,10 +61,7 @@ async fn a_slow_risk_service_is_a_504_after_a_retry() {
         .respond(200, risk("33139"))
         .await;
     let answered = consumer.purchase(order(), None).await;
-    assert_eq!(
-        (answered.status, answered.body["type"].as_str()),
-        (504, Some("urn:nfip:problem:upstream-timeout"))
-    );
+    assert_answer(&answered, 504, "type", "urn:nfip:problem:upstream-timeout");
     assert_contract!(consumer.providers, "purchase_risk_slow", answered);
     consumer.stop().await;
 }
