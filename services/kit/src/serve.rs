@@ -392,13 +392,9 @@ pub async fn shutdown_signal() {
     tracing::info!("shutdown signal received; finishing in-flight requests");
 }
 
-/// One process of the federation, as its `main` starts it:
-///
-/// ```ignore
-/// let cli = Cli::parse();
-/// let process = cli.service.process("billing", cli.listen, cli.print_openapi, nfip_billing::openapi);
-/// process.main(run(cli)).await
-/// ```
+/// One process of the federation, as its `main` starts it: a service's `main` is
+/// `nfip_kit::main!("billing", nfip_billing::openapi, run);` (see [`crate::main!`]), the
+/// gateway builds its own.
 #[derive(Debug, Clone)]
 pub struct Process {
     /// Its name in logs and traces: `gateway`, `risk`, ...

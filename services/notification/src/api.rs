@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::domain::{self, Message};
-use crate::error::ApiError;
+use crate::error::{ApiError, NoNotification};
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -208,8 +208,7 @@ pub async fn create_notification(
     responses(
         (status = 200, description = "The notification", body = Notification),
         BadId,
-        (status = 404, description = "No notification has this id", body = Problem,
-         content_type = "application/problem+json"),
+        NoNotification,
     )
 )]
 pub async fn get_notification(

@@ -5,6 +5,13 @@ use uuid::Uuid;
 use crate::domain::Invalid;
 use nfip_kit::db::InsertError;
 
+nfip_kit::problem_response!(
+    /// `404`: no notification has the id.
+    NoNotification,
+    404,
+    "No notification has this id"
+);
+
 /// Everything a notification request can fail with, and the problem each one is answered with.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
