@@ -6,7 +6,6 @@
 use std::time::Duration;
 
 use nfip_kit::metrics::Gauges;
-use sqlx::Row;
 
 use crate::journal::PurchaseState;
 
@@ -46,8 +45,8 @@ pub fn purchases() -> Gauges {
     ::metrics::describe_gauge!("nfip_purchases", "Purchases in the journal, by state");
     Gauges::new(|db| async move {
         let counted =
-            sqlx::query("SELECT state, COUNT(*) AS n FROM purchase_journal GROUP BY state")
-                .fetch_all(db.pool())
+            nfip_kit::db::query("SELECT state, COUNT(*) AS n FROM purchase_journal GROUP BY state")
+                .fetch_all(&db)
                 .await;
         let Ok(rows) = counted else {
             return;

@@ -64,13 +64,13 @@ impl Consumer {
         // The client owns the fixture ids, as if it had bought them, so reads and payments
         // reach the providers (the gateway answers 404 itself for what a client does not own).
         for (policy, invoice) in [(POLICY_ID, INVOICE_ID), (UNKNOWN_ID, UNKNOWN_ID)] {
-            sqlx::query(
+            nfip_kit::db::query(
                 "INSERT INTO ownership (policy_id, invoice_id, client, sold_at) \
                  VALUES ($1, $2, 'contract-tests', '')",
             )
             .bind(policy)
             .bind(invoice)
-            .execute(built.state.journal.db().pool())
+            .execute(built.state.journal.db())
             .await
             .expect("grant a fixture id");
         }

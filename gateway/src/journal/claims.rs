@@ -2,7 +2,6 @@
 //! answer with what it sold.
 
 use nfip_kit::db;
-use sqlx::Row;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -63,13 +62,13 @@ impl Journal {
         fingerprint: &str,
         now: OffsetDateTime,
     ) -> Result<Lookup, sqlx::Error> {
-        let Some(row) = sqlx::query(sqlx::AssertSqlSafe(format!(
+        let Some(row) = nfip_kit::db::query(format!(
             "SELECT fingerprint, state, lease_until, status_code, response \
              FROM purchase_journal WHERE {ROW}"
-        )))
+        ))
         .bind(&purchase.client)
         .bind(&purchase.key)
-        .fetch_optional(&mut *self.db.conn().await?)
+        .fetch_optional(&self.db)
         .await?
         else {
             return Ok(Lookup::New);
@@ -96,7 +95,7 @@ impl Journal {
         entry: &NewEntry<'_>,
     ) -> Result<Claim, sqlx::Error> {
         let now = db::now();
-        let inserted = sqlx::query(
+        let inserted = nfip_kit::db::query(
             "INSERT INTO purchase_journal (client, purchase_key, upstream_key, fingerprint, \
              order_json, state, attempt, lease_until, policy_request, notify_attempts, \
              request_id, traceparent, created_at, updated_at) \
@@ -114,7 +113,7 @@ impl Journal {
         .bind(entry.request_id)
         .bind(entry.traceparent)
         .bind(db::timestamp(now))
-        .execute(&mut *self.db.conn().await?)
+        .execute(&self.db)
         .await?
         .rows_affected();
         if inserted == 1 {
@@ -143,19 +142,19 @@ impl Journal {
         lease_until: OffsetDateTime,
         now: OffsetDateTime,
     ) -> Result<Claim, sqlx::Error> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        let row = nfip_kit::db::query(format!(
             "UPDATE purchase_journal SET \
                policy_request = CASE WHEN state = 'retry' THEN $3 ELSE policy_request END, \
                state = 'running', lease_until = $4, updated_at = $5 \
              WHERE {ROW} AND (state = 'retry' OR (state = 'running' AND lease_until < $5)) \
              RETURNING attempt, policy_request"
-        )))
+        ))
         .bind(&purchase.client)
         .bind(&purchase.key)
         .bind(policy_request)
         .bind(db::timestamp(lease_until))
         .bind(db::timestamp(now))
-        .fetch_optional(&mut *self.db.conn().await?)
+        .fetch_optional(&self.db)
         .await?;
         match row {
             Some(row) => Ok(Claim::Run {
@@ -188,13 +187,13 @@ impl Journal {
             PurchaseState::Done
         };
         let (policy, invoice) = outcome.sold.unzip();
-        let updated = sqlx::query(sqlx::AssertSqlSafe(format!(
+        let updated = nfip_kit::db::query(format!(
             "UPDATE purchase_journal SET state = $3, \
                lease_until = COALESCE($6, lease_until), status_code = $4, response = $5, \
                notify_request = $7, notify_next_at = $6, updated_at = $8, \
                policy_id = $10, invoice_id = $11 \
              WHERE {ROW} AND state = 'running' AND attempt = $9"
-        )))
+        ))
         .bind(&purchase.client)
         .bind(&purchase.key)
         .bind(next.as_str())
@@ -206,7 +205,7 @@ impl Journal {
         .bind(attempt)
         .bind(policy.map(|id| id.to_string()))
         .bind(invoice.map(|id| id.to_string()))
-        .execute(&mut *self.db.conn().await?)
+        .execute(&self.db)
         .await?
         .rows_affected();
         Ok(updated == 1)

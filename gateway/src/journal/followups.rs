@@ -3,7 +3,6 @@
 //! one index range, whatever the journal's size.
 
 use nfip_kit::db;
-use sqlx::Row;
 use time::OffsetDateTime;
 
 use super::{
@@ -48,18 +47,18 @@ impl Journal {
         last_word: Option<&StoredAnswer>,
     ) -> Result<(), sqlx::Error> {
         let now = db::timestamp(db::now());
-        sqlx::query(sqlx::AssertSqlSafe(format!(
+        nfip_kit::db::query(format!(
             "UPDATE purchase_journal SET state = 'compensating', lease_until = $3, \
              updated_at = $3, status_code = $4, response = $5 \
              WHERE {ROW} AND state = 'running' AND attempt = $6"
-        )))
+        ))
         .bind(&purchase.client)
         .bind(&purchase.key)
         .bind(now)
         .bind(last_word.map(|answer| i64::from(answer.status)))
         .bind(last_word.map(|answer| answer.body.as_str()))
         .bind(attempt)
-        .execute(&mut *self.db.conn().await?)
+        .execute(&self.db)
         .await?;
         Ok(())
     }
@@ -67,16 +66,16 @@ impl Journal {
     /// The undoing is done: the purchase is over (with its last word), or open to a new attempt.
     #[tracing::instrument(level = "debug", name = "db write", skip_all, fields(db.operation.name = "compensated"))]
     pub async fn compensated(&self, purchase: &PurchaseKey) -> Result<(), sqlx::Error> {
-        sqlx::query(sqlx::AssertSqlSafe(format!(
+        nfip_kit::db::query(format!(
             "UPDATE purchase_journal SET \
                state = CASE WHEN response IS NULL THEN 'retry' ELSE 'done' END, \
                attempt = attempt + 1, updated_at = $3 \
              WHERE {ROW} AND state = 'compensating'"
-        )))
+        ))
         .bind(&purchase.client)
         .bind(&purchase.key)
         .bind(db::timestamp(db::now()))
-        .execute(&mut *self.db.conn().await?)
+        .execute(&self.db)
         .await?;
         Ok(())
     }
@@ -90,11 +89,11 @@ impl Journal {
         lease_until: OffsetDateTime,
         limit: u32,
     ) -> Result<Vec<Abandoned>, sqlx::Error> {
-        let rows = sqlx::query(sqlx::AssertSqlSafe(claim_abandoned_sql()))
+        let rows = nfip_kit::db::query(claim_abandoned_sql())
             .bind(db::timestamp(now))
             .bind(db::timestamp(lease_until))
             .bind(i64::from(limit))
-            .fetch_all(&mut *self.db.conn().await?)
+            .fetch_all(&self.db)
             .await?;
         rows.iter()
             .map(|row| {
@@ -119,15 +118,15 @@ impl Journal {
         purchase: &PurchaseKey,
         retry_at: OffsetDateTime,
     ) -> Result<(), sqlx::Error> {
-        sqlx::query(sqlx::AssertSqlSafe(format!(
+        nfip_kit::db::query(format!(
             "UPDATE purchase_journal SET lease_until = $3, updated_at = $4 \
              WHERE {ROW} AND state = 'compensating'"
-        )))
+        ))
         .bind(&purchase.client)
         .bind(&purchase.key)
         .bind(db::timestamp(retry_at))
         .bind(db::timestamp(db::now()))
-        .execute(&mut *self.db.conn().await?)
+        .execute(&self.db)
         .await?;
         Ok(())
     }
@@ -140,11 +139,11 @@ impl Journal {
         lease_until: OffsetDateTime,
         limit: u32,
     ) -> Result<Vec<PendingNotification>, sqlx::Error> {
-        let rows = sqlx::query(CLAIM_NOTIFICATIONS)
+        let rows = nfip_kit::db::query(CLAIM_NOTIFICATIONS)
             .bind(db::timestamp(now))
             .bind(db::timestamp(lease_until))
             .bind(i64::from(limit))
-            .fetch_all(&mut *self.db.conn().await?)
+            .fetch_all(&self.db)
             .await?;
         rows.iter()
             .map(|row| {
@@ -170,17 +169,17 @@ impl Journal {
         purchase: &PurchaseKey,
         retry_at: Option<OffsetDateTime>,
     ) -> Result<(), sqlx::Error> {
-        sqlx::query(sqlx::AssertSqlSafe(format!(
+        nfip_kit::db::query(format!(
             "UPDATE purchase_journal SET state = 'done', \
                notify_request = CASE WHEN $4 IS NULL THEN NULL ELSE notify_request END, \
                notify_next_at = $4, notify_attempts = notify_attempts + 1, updated_at = $3 \
              WHERE {ROW} AND state IN ({CONFIRMABLE}) AND notify_request IS NOT NULL"
-        )))
+        ))
         .bind(&purchase.client)
         .bind(&purchase.key)
         .bind(db::timestamp(db::now()))
         .bind(retry_at.map(db::timestamp))
-        .execute(&mut *self.db.conn().await?)
+        .execute(&self.db)
         .await?;
         Ok(())
     }
@@ -193,18 +192,18 @@ impl Journal {
         purchase: &PurchaseKey,
         answer: &StoredAnswer,
     ) -> Result<(), sqlx::Error> {
-        sqlx::query(sqlx::AssertSqlSafe(format!(
+        nfip_kit::db::query(format!(
             "UPDATE purchase_journal SET state = 'done', notify_request = NULL, \
                notify_next_at = NULL, notify_attempts = notify_attempts + 1, status_code = $3, \
                response = $4, updated_at = $5 \
              WHERE {ROW} AND state IN ({CONFIRMABLE}) AND notify_request IS NOT NULL"
-        )))
+        ))
         .bind(&purchase.client)
         .bind(&purchase.key)
         .bind(i64::from(answer.status))
         .bind(answer.body.as_str())
         .bind(db::timestamp(db::now()))
-        .execute(&mut *self.db.conn().await?)
+        .execute(&self.db)
         .await?;
         Ok(())
     }
@@ -217,15 +216,15 @@ impl Journal {
     pub async fn prune(&self, before: OffsetDateTime, limit: u32) -> Result<u64, sqlx::Error> {
         let before = db::timestamp(before);
         let mut tx = self.db.begin_write().await?;
-        sqlx::query(KEEP_WHAT_WAS_SOLD)
+        nfip_kit::db::query(KEEP_WHAT_WAS_SOLD)
             .bind(&before)
             .bind(i64::from(limit))
-            .execute(&mut *tx)
+            .execute(&mut tx)
             .await?;
-        let removed = sqlx::query(PRUNE)
+        let removed = nfip_kit::db::query(PRUNE)
             .bind(&before)
             .bind(i64::from(limit))
-            .execute(&mut *tx)
+            .execute(&mut tx)
             .await?
             .rows_affected();
         tx.commit().await?;
@@ -234,8 +233,8 @@ impl Journal {
 
     /// When the follow-up worker next has something to do, if anything.
     pub async fn next_followup(&self) -> Result<Option<OffsetDateTime>, sqlx::Error> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(next_followup_sql()))
-            .fetch_one(&mut *self.db.conn().await?)
+        let row = nfip_kit::db::query(next_followup_sql())
+            .fetch_one(&self.db)
             .await?;
         let undo: Option<String> = row.try_get("undo")?;
         let notify: Option<String> = row.try_get("notify")?;

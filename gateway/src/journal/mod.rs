@@ -15,7 +15,6 @@ mod state;
 
 use nfip_kit::Db;
 use nfip_kit::db::{DbError, Migration};
-use sqlx::Row;
 
 pub use claims::{Claim, Lookup, NewEntry, Outcome};
 pub use followups::{Abandoned, PendingNotification};
@@ -75,7 +74,7 @@ impl Journal {
     }
 }
 
-fn state_of(row: &sqlx::any::AnyRow) -> Result<PurchaseState, sqlx::Error> {
+fn state_of(row: &nfip_kit::db::Row) -> Result<PurchaseState, sqlx::Error> {
     let text: String = row.try_get("state")?;
     PurchaseState::parse(&text).ok_or_else(|| sqlx::Error::ColumnDecode {
         index: String::from("state"),
@@ -83,7 +82,7 @@ fn state_of(row: &sqlx::any::AnyRow) -> Result<PurchaseState, sqlx::Error> {
     })
 }
 
-fn purchase_of(row: &sqlx::any::AnyRow) -> Result<PurchaseKey, sqlx::Error> {
+fn purchase_of(row: &nfip_kit::db::Row) -> Result<PurchaseKey, sqlx::Error> {
     Ok(PurchaseKey {
         client: row.try_get("client")?,
         key: row.try_get("purchase_key")?,
@@ -92,7 +91,7 @@ fn purchase_of(row: &sqlx::any::AnyRow) -> Result<PurchaseKey, sqlx::Error> {
 
 /// The stored stem of the purchase's upstream keys; for a row from before it was stored (NULL),
 /// the stem that was derived then: the key's SHA-256, as its key was over 200 characters.
-fn upstream_key_of(row: &sqlx::any::AnyRow, purchase: &PurchaseKey) -> Result<String, sqlx::Error> {
+fn upstream_key_of(row: &nfip_kit::db::Row, purchase: &PurchaseKey) -> Result<String, sqlx::Error> {
     use sha2::Digest;
     let stored: Option<String> = row.try_get("upstream_key")?;
     Ok(stored.unwrap_or_else(|| {
@@ -101,7 +100,7 @@ fn upstream_key_of(row: &sqlx::any::AnyRow, purchase: &PurchaseKey) -> Result<St
     }))
 }
 
-fn stored_answer(row: &sqlx::any::AnyRow) -> Result<StoredAnswer, sqlx::Error> {
+fn stored_answer(row: &nfip_kit::db::Row) -> Result<StoredAnswer, sqlx::Error> {
     let status: i64 = row.try_get("status_code")?;
     Ok(StoredAnswer {
         status: u16::try_from(status).map_err(|e| sqlx::Error::ColumnDecode {

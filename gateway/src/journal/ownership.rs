@@ -32,14 +32,14 @@ impl Journal {
         id: Uuid,
     ) -> Result<bool, sqlx::Error> {
         let column = resource.column();
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        let row = nfip_kit::db::query(format!(
             "SELECT 1 AS owned FROM purchase_journal WHERE {column} = $1 AND client = $2 \
              UNION ALL SELECT 1 AS owned FROM ownership WHERE {column} = $1 AND client = $2 \
              LIMIT 1"
-        )))
+        ))
         .bind(id.to_string())
         .bind(client)
-        .fetch_optional(&mut *self.db.conn().await?)
+        .fetch_optional(&self.db)
         .await?;
         Ok(row.is_some())
     }

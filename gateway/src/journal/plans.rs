@@ -2,7 +2,6 @@
 //! journal's size: their plans, read on both backends.
 
 use nfip_kit::db::Backend;
-use sqlx::Row;
 
 use super::Journal;
 use super::followups::{
@@ -22,11 +21,12 @@ nfip_kit_test::backend_tests! {
     /// scans where it can, as it would prefer one on a small table).
     async fn every_worker_query_searches_an_index(db) {
         let journal = Journal::connect(&db.url).await.unwrap();
-        let mut connection = journal.db().pool().acquire().await.unwrap();
+        // One transaction: one connection, so the setting holds for every query.
+        let mut connection = journal.db().begin_write().await.unwrap();
         let (explain, full_scan) = match db.backend {
             Backend::Sqlite => ("EXPLAIN QUERY PLAN", "SCAN purchase_journal"),
             Backend::Postgres => {
-                sqlx::query("SET enable_seqscan = off").execute(&mut *connection).await.unwrap();
+                nfip_kit::db::query("SET enable_seqscan = off").execute(&mut connection).await.unwrap();
                 ("EXPLAIN", "Seq Scan")
             }
         };
@@ -40,8 +40,8 @@ nfip_kit_test::backend_tests! {
             (next_followup_sql(), &["purchase_journal_by_state", "purchase_journal_by_notify"]),
         ];
         for (sql, indexes) in queries {
-            let rows = sqlx::query(sqlx::AssertSqlSafe(format!("{explain} {}", written_in(&sql))))
-                .fetch_all(&mut *connection)
+            let rows = nfip_kit::db::query(format!("{explain} {}", written_in(&sql)))
+                .fetch_all(&mut connection)
                 .await
                 .unwrap();
             let plan: Vec<String> = rows

@@ -182,14 +182,14 @@ nfip_kit_test::backend_tests! {
         let legacy = nfip_kit::Db::connect(&db.url, &MIGRATIONS[..1]).await.unwrap();
         let long = "~".repeat(201);
         for key in ["short-key", long.as_str()] {
-            sqlx::query(
+            nfip_kit::db::query(
                 "INSERT INTO purchases (purchase_key, fingerprint, state, attempt, lease_until, \
                  policy_request, notify_attempts, request_id, traceparent, created_at, updated_at) \
                  VALUES ($1, '{\"zipcode\":\"33139\"}', 'running', 1, $2, '{}', 0, 'req', '', $2, $2)",
             )
             .bind(key)
             .bind(db::timestamp(past()))
-            .execute(legacy.pool())
+            .execute(&legacy)
             .await
             .unwrap();
         }

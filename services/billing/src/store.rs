@@ -2,11 +2,10 @@
 
 use nfip_kit::Db;
 use nfip_kit::Inserted;
+use nfip_kit::db::Row as AnyRow;
 use nfip_kit::db::{
     self, DbError, InsertError, Keyed, KeyedInsert, Migration, is_unique_violation,
 };
-use sqlx::Row;
-use sqlx::any::AnyRow;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -79,11 +78,11 @@ impl BillingStore {
         invoice: Invoice,
         idempotency: Option<(&str, &str)>,
     ) -> Result<Inserted<Invoice>, StoreError> {
-        let insert = sqlx::query(sqlx::AssertSqlSafe(format!(
+        let insert = nfip_kit::db::query(format!(
             "INSERT INTO invoices ({INVOICE_COLUMNS}, currency, idempotency_key, request_json) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, NULL, 'USD', $8, $9) \
              ON CONFLICT (idempotency_key) DO NOTHING"
-        )))
+        ))
         .bind(invoice.id.to_string())
         .bind(invoice.policy_id.to_string())
         .bind(invoice.base_rate.0)
@@ -102,11 +101,11 @@ impl BillingStore {
     }
 
     pub async fn invoice(&self, id: Uuid) -> Result<Option<Invoice>, sqlx::Error> {
-        sqlx::query(sqlx::AssertSqlSafe(format!(
+        nfip_kit::db::query(format!(
             "SELECT {INVOICE_COLUMNS} FROM invoices WHERE id = $1"
-        )))
+        ))
         .bind(id.to_string())
-        .fetch_optional(&mut *self.db.conn().await?)
+        .fetch_optional(&self.db)
         .await?
         .map(|row| invoice_from(&row))
         .transpose()
@@ -114,11 +113,11 @@ impl BillingStore {
 
     /// A policy's invoices, oldest first.
     pub async fn invoices_of(&self, policy_id: Uuid) -> Result<Vec<Invoice>, sqlx::Error> {
-        sqlx::query(sqlx::AssertSqlSafe(format!(
+        nfip_kit::db::query(format!(
             "SELECT {INVOICE_COLUMNS} FROM invoices WHERE policy_id = $1 ORDER BY id LIMIT 1000"
-        )))
+        ))
         .bind(policy_id.to_string())
-        .fetch_all(&mut *self.db.conn().await?)
+        .fetch_all(&self.db)
         .await?
         .iter()
         .map(invoice_from)
@@ -157,11 +156,11 @@ impl BillingStore {
         request: &str,
     ) -> Result<Payment, StoreError> {
         let mut tx = self.db.begin_write().await?;
-        let invoice = sqlx::query(sqlx::AssertSqlSafe(format!(
+        let invoice = nfip_kit::db::query(format!(
             "SELECT {INVOICE_COLUMNS} FROM invoices WHERE id = $1"
-        )))
+        ))
         .bind(invoice_id.to_string())
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&mut tx)
         .await?
         .map(|row| invoice_from(&row))
         .transpose()?
@@ -179,22 +178,22 @@ impl BillingStore {
             created_at: now,
         };
         if payment.declined.is_none() {
-            let updated = sqlx::query(
+            let updated = nfip_kit::db::query(
                 "UPDATE invoices SET status = 'paid', paid_at = $2 WHERE id = $1 AND status = 'open'",
             )
             .bind(invoice_id.to_string())
             .bind(db::timestamp(now))
-            .execute(&mut *tx)
+            .execute(&mut tx)
             .await?
             .rows_affected();
             if updated == 0 {
                 return Err(StoreError::WrongState(invoice_id, "paid"));
             }
         }
-        let inserted = sqlx::query(sqlx::AssertSqlSafe(format!(
+        let inserted = nfip_kit::db::query(format!(
             "INSERT INTO payments ({PAYMENT_COLUMNS}, request_json, idempotency_key) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
-        )))
+        ))
         .bind(payment.id.to_string())
         .bind(invoice_id.to_string())
         .bind(if payment.declined.is_some() {
@@ -208,7 +207,7 @@ impl BillingStore {
         .bind(db::timestamp(now))
         .bind(request)
         .bind(key)
-        .execute(&mut *tx)
+        .execute(&mut tx)
         .await;
         match inserted {
             Ok(_) => {}
@@ -230,12 +229,12 @@ impl BillingStore {
     /// Voids an open invoice; voiding a void invoice changes nothing; a paid one cannot be.
     #[tracing::instrument(level = "debug", name = "db write", skip_all, fields(db.operation.name = "void"))]
     pub async fn void(&self, id: Uuid) -> Result<Invoice, StoreError> {
-        sqlx::query(
+        nfip_kit::db::query(
             "UPDATE invoices SET status = 'void', voided_at = $2 WHERE id = $1 AND status = 'open'",
         )
         .bind(id.to_string())
         .bind(db::timestamp(db::now()))
-        .execute(&mut *self.db.conn().await?)
+        .execute(&self.db)
         .await?;
         let invoice = self.invoice(id).await?.ok_or(StoreError::NoInvoice(id))?;
         match invoice.status {

@@ -1,7 +1,10 @@
-//! One connection pool over SQLite (the embedded default) or PostgreSQL, chosen by the URL.
+//! One database, SQLite (the embedded default) or PostgreSQL, chosen by the URL.
 //!
 //! Services write portable SQL (`$1` placeholders, `TEXT`/`BIGINT`/`DOUBLE PRECISION` columns,
-//! `ON CONFLICT`, `RETURNING`) so the same queries and migrations run on both backends.
+//! `ON CONFLICT`, `RETURNING`) so the same queries and migrations run on both backends, and run
+//! it with [`query`] (see [`sql`] for how each backend runs it).
+
+mod sql;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -11,8 +14,10 @@ use std::time::Duration;
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::migrate::{Migration as SqlxMigration, MigrationType, Migrator};
-use sqlx::pool::PoolConnection;
-use sqlx::{AnyPool, Executor, SqlSafeStr, Transaction};
+use sqlx::{AnyPool, SqlSafeStr};
+use tokio::sync::Mutex;
+
+pub use sql::{Column, ColumnIndex, Done, Encode, Executor, Query, Row, Tx, Value, query};
 use time::OffsetDateTime;
 use time::format_description::BorrowedFormatItem;
 use time::format_description::well_known::Rfc3339;
@@ -60,6 +65,11 @@ pub enum DbError {
     },
     #[error("cannot connect to {url}: {source}")]
     Connect { url: String, source: sqlx::Error },
+    #[error("cannot open {url}: {source}")]
+    Open {
+        url: String,
+        source: rusqlite::Error,
+    },
     #[error("cannot migrate {url}: {source}")]
     Migrate {
         url: String,
@@ -80,9 +90,9 @@ static POSTGRES_POOL_SIZE: AtomicU32 = AtomicU32::new(DbArgs::DEFAULT_POOL_SIZE)
 /// How a process uses its database, from flags or the environment.
 #[derive(Debug, Clone, clap::Args)]
 pub struct DbArgs {
-    /// Connections this process keeps to PostgreSQL at most (SQLite always uses 2). With N
-    /// replicas of every process, PostgreSQL sees up to 5 × N × this: keep it under the
-    /// server's max_connections (100 by default).
+    /// Connections this process keeps to PostgreSQL at most (SQLite uses one, taken in
+    /// turn). With N replicas of every process, PostgreSQL sees up to 5 × N × this: keep it
+    /// under the server's max_connections (100 by default).
     #[arg(long, env = "DB_POOL_SIZE", default_value_t = DbArgs::DEFAULT_POOL_SIZE)]
     pub db_pool_size: u32,
 }
@@ -96,13 +106,21 @@ impl DbArgs {
     }
 }
 
-/// A pool plus the backend it talks to. Queries take their connection with [`Db::conn`] (or
-/// [`Db::begin_write`]), which counts who waits for one.
+/// The database a process uses: on SQLite its one connection, on PostgreSQL a pool. Queries
+/// ([`query`]) run on `&Db` or on a transaction ([`Db::begin_write`]); both count who waits
+/// for the connection.
 #[derive(Debug, Clone)]
 pub struct Db {
-    pool: AnyPool,
+    inner: Inner,
     backend: Backend,
     waiting: Arc<AtomicUsize>,
+}
+
+#[derive(Debug, Clone)]
+enum Inner {
+    /// `None` once closed.
+    Sqlite(Arc<Mutex<Option<rusqlite::Connection>>>),
+    Postgres(AnyPool),
 }
 
 /// Counts one waiter of a [`Db`] while it lives.
@@ -137,37 +155,6 @@ impl Db {
     pub async fn connect(url: &str, migrations: &[Migration]) -> Result<Db, DbError> {
         install_default_drivers();
         let backend = Backend::of(url)?;
-        let options = match backend {
-            Backend::Sqlite => {
-                if let Some(dir) = sqlite_file(url).and_then(|file| file.parent())
-                    && !dir.as_os_str().is_empty()
-                {
-                    std::fs::create_dir_all(dir).map_err(|source| DbError::CreateDir {
-                        path: dir.display().to_string(),
-                        source,
-                    })?;
-                }
-                // SQLite takes one writer at a time, and every commit makes the other
-                // connections drop their page caches: two connections measure fastest.
-                AnyPoolOptions::new()
-                    .max_connections(2)
-                    // A local file does not drop connections: no ping before every query.
-                    .test_before_acquire(false)
-                    .after_connect(|conn, _meta| {
-                        Box::pin(async move {
-                            conn.execute(
-                                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                                 PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;",
-                            )
-                            .await?;
-                            Ok(())
-                        })
-                    })
-            }
-            Backend::Postgres => {
-                AnyPoolOptions::new().max_connections(POSTGRES_POOL_SIZE.load(Ordering::Relaxed))
-            }
-        };
         let url_for_sqlx = match backend {
             // Create the file on first start.
             Backend::Sqlite if !url.contains("mode=") => {
@@ -176,7 +163,27 @@ impl Db {
             }
             _ => url.to_owned(),
         };
-        let pool = options
+        if backend == Backend::Sqlite && sqlite_file(url).is_none() {
+            // Migrated through one connection and used through another: it must be a file.
+            return Err(DbError::UnsupportedUrl(redact(url)));
+        }
+        if backend == Backend::Sqlite
+            && let Some(dir) = sqlite_file(url).and_then(|file| file.parent())
+            && !dir.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(dir).map_err(|source| DbError::CreateDir {
+                path: dir.display().to_string(),
+                source,
+            })?;
+        }
+        // sqlx migrates, on both backends; on SQLite through a connection of its own, closed
+        // once the schema is current.
+        let pool_size = match backend {
+            Backend::Sqlite => 1,
+            Backend::Postgres => POSTGRES_POOL_SIZE.load(Ordering::Relaxed),
+        };
+        let pool = AnyPoolOptions::new()
+            .max_connections(pool_size)
             .acquire_timeout(Duration::from_secs(10))
             .connect(&url_for_sqlx)
             .await
@@ -184,53 +191,46 @@ impl Db {
                 url: redact(url),
                 source,
             })?;
-        let migrator = Migrator::with_migrations(
-            migrations
-                .iter()
-                .chain(KIT_MIGRATIONS)
-                .map(|m| {
-                    SqlxMigration::new(
-                        m.version,
-                        m.description.into(),
-                        MigrationType::Simple,
-                        m.sql.into_sql_str(),
-                        false,
-                    )
-                })
-                .collect(),
-        );
-        // PostgreSQL: sqlx holds an advisory lock while it migrates. SQLite has none, so
-        // processes opening one file at once (a service and its `import`, say) take turns on a
-        // lock file beside it.
-        let _turn = match backend {
-            Backend::Sqlite => match sqlite_file(url) {
-                Some(file) => Some(migration_turn(file).await?),
-                None => None,
-            },
-            Backend::Postgres => None,
+        migrate(url, backend, &pool, migrations).await?;
+        let inner = match backend {
+            Backend::Sqlite => {
+                pool.close().await;
+                let connection = open_sqlite(&url_for_sqlx).map_err(|source| DbError::Open {
+                    url: redact(url),
+                    source,
+                })?;
+                Inner::Sqlite(Arc::new(Mutex::new(Some(connection))))
+            }
+            Backend::Postgres => Inner::Postgres(pool),
         };
-        migrator
-            .run(&pool)
-            .await
-            .map_err(|source| DbError::Migrate {
-                url: redact(url),
-                source,
-            })?;
         Ok(Db {
-            pool,
+            inner,
             backend,
             waiting: Arc::default(),
         })
     }
 
-    pub fn pool(&self) -> &AnyPool {
-        &self.pool
+    /// PostgreSQL's pool (`None` on SQLite, which has one connection).
+    pub fn pool(&self) -> Option<&AnyPool> {
+        match &self.inner {
+            Inner::Sqlite(_) => None,
+            Inner::Postgres(pool) => Some(pool),
+        }
     }
 
-    /// A connection from the pool, for a query or a few (`.execute(&mut *db.conn().await?)`).
-    pub async fn conn(&self) -> Result<PoolConnection<sqlx::Any>, sqlx::Error> {
-        let _waiting = Waiting::start(&self.waiting);
-        self.pool.acquire().await
+    /// Connections: (open, idle, at most).
+    pub fn connections(&self) -> (u32, u32, u32) {
+        match &self.inner {
+            Inner::Sqlite(connection) => {
+                let idle = u32::from(connection.try_lock().is_ok());
+                (1, idle, 1)
+            }
+            Inner::Postgres(pool) => (
+                pool.size(),
+                u32::try_from(pool.num_idle()).unwrap_or(u32::MAX),
+                pool.options().get_max_connections(),
+            ),
+        }
     }
 
     /// How many queries wait for a connection right now.
@@ -245,35 +245,102 @@ impl Db {
     /// Starts a transaction that will write. On SQLite it takes the write lock up front
     /// (`BEGIN IMMEDIATE`), so two writers queue on `busy_timeout` instead of one failing
     /// with "database is locked" when it upgrades a read lock.
-    pub async fn begin_write(&self) -> Result<Transaction<'static, sqlx::Any>, sqlx::Error> {
-        let _waiting = Waiting::start(&self.waiting);
-        match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
-            Backend::Postgres => self.pool.begin().await,
-        }
+    pub async fn begin_write(&self) -> Result<Tx, sqlx::Error> {
+        Tx::begin(self).await
     }
 
     /// Readiness: can we run a query right now?
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
-        self.pool.execute("SELECT 1").await.map(|_| ())
+        query("SELECT 1").fetch_one(self).await.map(|_| ())
     }
 
     /// Readiness: does the database take a write right now (not a full disk, not read-only)?
     /// Rewrites the one row of kit's `nfip_readiness` table.
     pub async fn check_writable(&self) -> Result<(), sqlx::Error> {
-        sqlx::query(
+        query(
             "INSERT INTO nfip_readiness (id, checked_at) VALUES (1, $1) \
              ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at",
         )
         .bind(timestamp(now()))
-        .execute(&self.pool)
+        .execute(self)
         .await
         .map(|_| ())
     }
 
+    /// Closes the database: queries from now on fail.
     pub async fn close(&self) {
-        self.pool.close().await;
+        match &self.inner {
+            Inner::Sqlite(connection) => {
+                connection.lock().await.take();
+            }
+            Inner::Postgres(pool) => pool.close().await,
+        }
     }
+}
+
+/// The migrations, kit's last.
+async fn migrate(
+    url: &str,
+    backend: Backend,
+    pool: &AnyPool,
+    migrations: &[Migration],
+) -> Result<(), DbError> {
+    let migrator = Migrator::with_migrations(
+        migrations
+            .iter()
+            .chain(KIT_MIGRATIONS)
+            .map(|m| {
+                SqlxMigration::new(
+                    m.version,
+                    m.description.into(),
+                    MigrationType::Simple,
+                    m.sql.into_sql_str(),
+                    false,
+                )
+            })
+            .collect(),
+    );
+    // PostgreSQL: sqlx holds an advisory lock while it migrates. SQLite has none, so
+    // processes opening one file at once (a service and its `import`, say) take turns on a
+    // lock file beside it.
+    let _turn = match backend {
+        Backend::Sqlite => match sqlite_file(url) {
+            Some(file) => Some(migration_turn(file).await?),
+            None => None,
+        },
+        Backend::Postgres => None,
+    };
+    migrator.run(pool).await.map_err(|source| DbError::Migrate {
+        url: redact(url),
+        source,
+    })
+}
+
+/// The process's SQLite connection: WAL, `synchronous=NORMAL`, a 5 s busy timeout, foreign
+/// keys on, room for every statement the process prepares.
+fn open_sqlite(url: &str) -> rusqlite::Result<rusqlite::Connection> {
+    use rusqlite::OpenFlags;
+    let (_, options) = url.split_once('?').unwrap_or((url, ""));
+    let mode = options
+        .split('&')
+        .find_map(|option| option.strip_prefix("mode="))
+        .unwrap_or("rwc");
+    let flags = match mode {
+        "ro" => OpenFlags::SQLITE_OPEN_READ_ONLY,
+        "rw" => OpenFlags::SQLITE_OPEN_READ_WRITE,
+        _ => OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
+    } | OpenFlags::SQLITE_OPEN_NO_MUTEX
+        | OpenFlags::SQLITE_OPEN_URI;
+    let connection = match sqlite_file(url) {
+        Some(file) => rusqlite::Connection::open_with_flags(file, flags)?,
+        None => rusqlite::Connection::open_in_memory()?,
+    };
+    connection.busy_timeout(Duration::from_secs(5))?;
+    connection.execute_batch(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+    )?;
+    connection.set_prepared_statement_cache_capacity(64);
+    Ok(connection)
 }
 
 /// What an idempotent insert fails with.
@@ -304,21 +371,17 @@ pub struct KeyedInsert<'a, T> {
     pub columns: &'a str,
     pub row: T,
     pub idempotency: Option<(&'a str, &'a str)>,
-    pub parse: fn(&sqlx::any::AnyRow) -> Result<T, sqlx::Error>,
+    pub parse: fn(&Row) -> Result<T, sqlx::Error>,
 }
 
 impl<T> KeyedInsert<'_, T> {
     /// Inserts the row; or, when the key is taken, answers the row the same request made, or
     /// [`InsertError::KeyReused`] when another request made it.
-    pub async fn run(
-        self,
-        db: &Db,
-        insert: sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments>,
-    ) -> Result<crate::Inserted<T>, InsertError> {
+    pub async fn run(self, db: &Db, insert: Query) -> Result<crate::Inserted<T>, InsertError> {
         let inserted = insert
             .bind(self.idempotency.map(|(key, _)| key))
             .bind(self.idempotency.map(|(_, request)| request))
-            .execute(&mut *db.conn().await?)
+            .execute(db)
             .await?
             .rows_affected();
         if inserted == 1 {
@@ -337,7 +400,7 @@ pub enum Keyed {
     /// No row has the key.
     Absent,
     /// The row the same request made: answer it again.
-    Same(sqlx::any::AnyRow),
+    Same(Row),
     /// The key was used for another request.
     Other,
 }
@@ -351,12 +414,11 @@ pub async fn keyed(
     key: &str,
     request: &str,
 ) -> Result<Keyed, sqlx::Error> {
-    use sqlx::Row;
-    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+    let row = query(format!(
         "SELECT {columns}, request_json FROM {table} WHERE idempotency_key = $1"
-    )))
+    ))
     .bind(key)
-    .fetch_optional(&mut *db.conn().await?)
+    .fetch_optional(db)
     .await?;
     Ok(match row {
         None => Keyed::Absent,

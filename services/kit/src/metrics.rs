@@ -133,14 +133,11 @@ pub fn routes<S: Clone + Send + Sync + 'static>() -> OpenApiRouter<S> {
 )]
 async fn prometheus(Extension(db): Extension<Db>, gauges: Option<Extension<Gauges>>) -> Response {
     let handle = recorder();
-    let pool = db.pool();
-    let idle = pool.num_idle() as f64;
-    ::metrics::gauge!("nfip_db_connections", "state" => "idle").set(idle);
-    ::metrics::gauge!("nfip_db_connections", "state" => "in_use")
-        .set(f64::from(pool.size()) - idle);
+    let (open, idle, max) = db.connections();
+    ::metrics::gauge!("nfip_db_connections", "state" => "idle").set(f64::from(idle));
+    ::metrics::gauge!("nfip_db_connections", "state" => "in_use").set(f64::from(open - idle));
     ::metrics::gauge!("nfip_db_connections", "state" => "waiting").set(db.waiting() as f64);
-    ::metrics::gauge!("nfip_db_connections_max")
-        .set(f64::from(pool.options().get_max_connections()));
+    ::metrics::gauge!("nfip_db_connections_max").set(f64::from(max));
     if let Some(Extension(Gauges(read))) = gauges {
         read(db.clone()).await;
     }

@@ -69,11 +69,11 @@ fn queue_gauge() -> Gauges {
         "Delivery attempts, by channel and outcome: sent, retry or failed"
     );
     Gauges::new(|db| async move {
-        let queued = sqlx::query_scalar::<_, i64>(
-            "SELECT COUNT(*) FROM notifications WHERE status = 'queued'",
-        )
-        .fetch_one(db.pool())
-        .await;
+        let queued =
+            nfip_kit::db::query("SELECT COUNT(*) AS n FROM notifications WHERE status = 'queued'")
+                .fetch_one(&db)
+                .await
+                .and_then(|row| row.try_get::<i64, _>("n"));
         if let Ok(n) = queued {
             metrics::gauge!("nfip_notifications_queued").set(n as f64);
         }

@@ -2,9 +2,8 @@
 
 use nfip_kit::Db;
 use nfip_kit::Inserted;
+use nfip_kit::db::Row as AnyRow;
 use nfip_kit::db::{self, DbError, InsertError, KeyedInsert, Migration};
-use sqlx::Row;
-use sqlx::any::AnyRow;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -54,11 +53,11 @@ impl NotificationStore {
             sent_at: None,
         };
         let m = &notification.message;
-        let insert = sqlx::query(sqlx::AssertSqlSafe(format!(
+        let insert = nfip_kit::db::query(format!(
             "INSERT INTO notifications ({COLUMNS}, idempotency_key, request_json) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, 0, NULL, $8, $8, NULL, $9, $10) \
              ON CONFLICT (idempotency_key) DO NOTHING"
-        )))
+        ))
         .bind(notification.id.to_string())
         .bind(m.channel.as_str())
         .bind(m.to.as_str())
@@ -78,14 +77,12 @@ impl NotificationStore {
     }
 
     pub async fn get(&self, id: Uuid) -> Result<Option<Notification>, sqlx::Error> {
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM notifications WHERE id = $1"
-        )))
-        .bind(id.to_string())
-        .fetch_optional(&mut *self.db.conn().await?)
-        .await?
-        .map(|row| notification_from(&row))
-        .transpose()
+        nfip_kit::db::query(format!("SELECT {COLUMNS} FROM notifications WHERE id = $1"))
+            .bind(id.to_string())
+            .fetch_optional(&self.db)
+            .await?
+            .map(|row| notification_from(&row))
+            .transpose()
     }
 
     /// Takes up to `limit` due notifications for one attempt, leasing them until `lease_until`
@@ -100,17 +97,17 @@ impl NotificationStore {
     ) -> Result<Vec<Notification>, sqlx::Error> {
         // The outer conditions are checked again against a row a concurrent claim just
         // updated, so two workers never hold the same notification.
-        sqlx::query(sqlx::AssertSqlSafe(format!(
+        nfip_kit::db::query(format!(
             "UPDATE notifications SET next_attempt_at = $3 \
              WHERE status = 'queued' AND next_attempt_at <= $1 AND id IN (\
                  SELECT id FROM notifications WHERE status = 'queued' AND next_attempt_at <= $1 \
                  ORDER BY next_attempt_at LIMIT $2) \
              RETURNING {COLUMNS}"
-        )))
+        ))
         .bind(db::timestamp(now))
         .bind(i64::from(limit))
         .bind(db::timestamp(lease_until))
-        .fetch_all(&mut *self.db.conn().await?)
+        .fetch_all(&self.db)
         .await?
         .iter()
         .map(notification_from)
@@ -119,10 +116,10 @@ impl NotificationStore {
 
     /// When the next queued notification is due, if any.
     pub async fn next_due(&self) -> Result<Option<OffsetDateTime>, sqlx::Error> {
-        let next: Option<String> = sqlx::query(
+        let next: Option<String> = nfip_kit::db::query(
             "SELECT MIN(next_attempt_at) AS next FROM notifications WHERE status = 'queued'",
         )
-        .fetch_one(&mut *self.db.conn().await?)
+        .fetch_one(&self.db)
         .await?
         .try_get("next")?;
         next.as_deref().map(db::parse_timestamp).transpose()
@@ -132,16 +129,16 @@ impl NotificationStore {
     #[tracing::instrument(level = "debug", name = "db write", skip_all, fields(db.operation.name = "mark_sent"))]
     pub async fn mark_sent(&self, ids: &[Uuid], at: OffsetDateTime) -> Result<(), sqlx::Error> {
         let placeholders: Vec<String> = (2..ids.len() + 2).map(|i| format!("${i}")).collect();
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(format!(
+        let mut query = nfip_kit::db::query(format!(
             "UPDATE notifications SET status = 'sent', attempts = attempts + 1, \
              sent_at = $1, last_error = NULL WHERE id IN ({})",
             placeholders.join(", ")
-        )))
+        ))
         .bind(db::timestamp(at));
         for id in ids {
             query = query.bind(id.to_string());
         }
-        query.execute(&mut *self.db.conn().await?).await?;
+        query.execute(&self.db).await?;
         Ok(())
     }
 
@@ -157,7 +154,7 @@ impl NotificationStore {
             Some(at) => (Status::Queued, Some(db::timestamp(at))),
             None => (Status::Failed, None),
         };
-        sqlx::query(
+        nfip_kit::db::query(
             "UPDATE notifications SET status = $2, attempts = attempts + 1, last_error = $3, \
              next_attempt_at = COALESCE($4, next_attempt_at) WHERE id = $1",
         )
@@ -165,7 +162,7 @@ impl NotificationStore {
         .bind(status.as_str())
         .bind(error)
         .bind(next)
-        .execute(&mut *self.db.conn().await?)
+        .execute(&self.db)
         .await?;
         Ok(())
     }

@@ -2,9 +2,8 @@
 
 use nfip_kit::Db;
 use nfip_kit::Inserted;
+use nfip_kit::db::Row as AnyRow;
 use nfip_kit::db::{self, DbError, InsertError, KeyedInsert, Migration};
-use sqlx::Row;
-use sqlx::any::AnyRow;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -46,11 +45,11 @@ impl PolicyStore {
     ) -> Result<Inserted<Policy>, InsertError> {
         let policy = Policy::open(Uuid::now_v7(), new, db::now());
         let contact = policy.contact.clone().unwrap_or_default();
-        let insert = sqlx::query(sqlx::AssertSqlSafe(format!(
+        let insert = nfip_kit::db::query(format!(
             "INSERT INTO policies ({COLUMNS}, idempotency_key, request_json) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
              ON CONFLICT (idempotency_key) DO NOTHING"
-        )))
+        ))
         .bind(policy.id.to_string())
         .bind(policy.holder.as_str())
         .bind(contact.email)
@@ -71,14 +70,12 @@ impl PolicyStore {
     }
 
     pub async fn get(&self, id: Uuid) -> Result<Option<Policy>, sqlx::Error> {
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM policies WHERE id = $1"
-        )))
-        .bind(id.to_string())
-        .fetch_optional(&mut *self.db.conn().await?)
-        .await?
-        .map(|row| policy_from(&row))
-        .transpose()
+        nfip_kit::db::query(format!("SELECT {COLUMNS} FROM policies WHERE id = $1"))
+            .bind(id.to_string())
+            .fetch_optional(&self.db)
+            .await?
+            .map(|row| policy_from(&row))
+            .transpose()
     }
 
     /// The holder's policies, oldest first, after the policy `after` (keyset pagination).
@@ -89,13 +86,13 @@ impl PolicyStore {
         limit: u32,
     ) -> Result<Vec<Policy>, sqlx::Error> {
         // ids are UUIDv7: their text sorts by creation time.
-        sqlx::query(sqlx::AssertSqlSafe(format!(
+        nfip_kit::db::query(format!(
             "SELECT {COLUMNS} FROM policies WHERE holder = $1 AND id > $2 ORDER BY id LIMIT $3"
-        )))
+        ))
         .bind(holder)
         .bind(after.map_or_else(String::new, |id| id.to_string()))
         .bind(i64::from(limit))
-        .fetch_all(&mut *self.db.conn().await?)
+        .fetch_all(&self.db)
         .await?
         .iter()
         .map(policy_from)
@@ -110,14 +107,14 @@ impl PolicyStore {
         id: Uuid,
         at: OffsetDateTime,
     ) -> Result<Option<Policy>, sqlx::Error> {
-        sqlx::query(
+        nfip_kit::db::query(
             "UPDATE policies SET status = $2, cancelled_at = $3 \
              WHERE id = $1 AND status <> $2",
         )
         .bind(id.to_string())
         .bind(PolicyStatus::Cancelled.as_str())
         .bind(db::timestamp(at))
-        .execute(&mut *self.db.conn().await?)
+        .execute(&self.db)
         .await?;
         self.get(id).await
     }

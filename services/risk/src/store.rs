@@ -1,9 +1,8 @@
 //! The rating table.
 
 use nfip_kit::Db;
+use nfip_kit::db::Row as AnyRow;
 use nfip_kit::db::{Backend, DbError, Migration};
-use sqlx::Row;
-use sqlx::any::AnyRow;
 
 use crate::domain::{Provenance, ZipCode, ZipRating};
 
@@ -40,20 +39,20 @@ impl RatingStore {
         &self,
         zipcode: &ZipCode,
     ) -> Result<Option<(ZipRating, Provenance)>, sqlx::Error> {
-        sqlx::query(
+        nfip_kit::db::query(
             "SELECT zipcode, state, flood_zone, elevation_ft, distance_to_water_mi, \
              flood_claims_10y, source, data_version FROM zip_ratings WHERE zipcode = $1",
         )
         .bind(zipcode.as_str())
-        .fetch_optional(&mut *self.db.conn().await?)
+        .fetch_optional(&self.db)
         .await?
         .map(|row| rating_from(&row))
         .transpose()
     }
 
     pub async fn count(&self) -> Result<i64, sqlx::Error> {
-        sqlx::query("SELECT COUNT(*) AS n FROM zip_ratings")
-            .fetch_one(&mut *self.db.conn().await?)
+        nfip_kit::db::query("SELECT COUNT(*) AS n FROM zip_ratings")
+            .fetch_one(&self.db)
             .await?
             .try_get("n")
     }
@@ -69,12 +68,12 @@ impl RatingStore {
         let mut tx = self.db.begin_write().await?;
         if self.db.backend() == Backend::Postgres {
             // SQLite's write transaction already excludes other writers.
-            sqlx::query("LOCK TABLE zip_ratings IN SHARE ROW EXCLUSIVE MODE")
-                .execute(&mut *tx)
+            nfip_kit::db::query("LOCK TABLE zip_ratings IN SHARE ROW EXCLUSIVE MODE")
+                .execute(&mut tx)
                 .await?;
         }
-        let count: i64 = sqlx::query("SELECT COUNT(*) AS n FROM zip_ratings")
-            .fetch_one(&mut *tx)
+        let count: i64 = nfip_kit::db::query("SELECT COUNT(*) AS n FROM zip_ratings")
+            .fetch_one(&mut tx)
             .await?
             .try_get("n")?;
         if count > 0 {
@@ -93,8 +92,8 @@ impl RatingStore {
         provenance: &Provenance,
     ) -> Result<(), sqlx::Error> {
         let mut tx = self.db.begin_write().await?;
-        sqlx::query("DELETE FROM zip_ratings")
-            .execute(&mut *tx)
+        nfip_kit::db::query("DELETE FROM zip_ratings")
+            .execute(&mut tx)
             .await?;
         insert(&mut tx, ratings, provenance).await?;
         tx.commit().await
@@ -102,12 +101,12 @@ impl RatingStore {
 }
 
 async fn insert(
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    tx: &mut nfip_kit::db::Tx,
     ratings: &[ZipRating],
     provenance: &Provenance,
 ) -> Result<(), sqlx::Error> {
     for rating in ratings {
-        sqlx::query(
+        nfip_kit::db::query(
             "INSERT INTO zip_ratings \
                  (zipcode, state, flood_zone, elevation_ft, distance_to_water_mi, \
                   flood_claims_10y, source, data_version) \
@@ -121,7 +120,7 @@ async fn insert(
         .bind(i64::from(rating.flood_claims_10y))
         .bind(provenance.source.code())
         .bind(provenance.version.as_str())
-        .execute(&mut **tx)
+        .execute(&mut *tx)
         .await?;
     }
     Ok(())

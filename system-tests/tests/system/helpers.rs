@@ -11,7 +11,6 @@ use nfip_kit::serve::Limits;
 use nfip_kit_test::{CALLER_KEY, TestDatabase, TestServer, callers, eventually};
 use nfip_notification::delivery::{Outbox, RetryPolicy, Worker};
 use serde_json::{Value, json};
-use sqlx::Row;
 use tokio::sync::Notify;
 
 use crate::proxy::FaultProxy;
@@ -28,11 +27,11 @@ pub const DEADLINE: Duration = Duration::from_millis(1_500);
 pub struct Service {
     pub server: TestServer,
     pub proxy: FaultProxy,
-    pub db: sqlx::AnyPool,
+    pub db: nfip_kit::Db,
 }
 
 impl Service {
-    async fn start(app: axum::Router, db: sqlx::AnyPool) -> Service {
+    async fn start(app: axum::Router, db: nfip_kit::Db) -> Service {
         let server = TestServer::spawn(app).await;
         let proxy = FaultProxy::start(server.url("")).await;
         Service { server, proxy, db }
@@ -40,13 +39,11 @@ impl Service {
 
     /// Rows of a table, counted directly in the service's database.
     pub async fn count(&self, table: &str, filter: &str) -> i64 {
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT COUNT(*) AS n FROM {table} WHERE {filter}"
-        )))
-        .fetch_one(&self.db)
-        .await
-        .unwrap()
-        .get("n")
+        nfip_kit::db::query(format!("SELECT COUNT(*) AS n FROM {table} WHERE {filter}"))
+            .fetch_one(&self.db)
+            .await
+            .unwrap()
+            .get("n")
     }
 }
 
@@ -84,7 +81,7 @@ impl Stack {
             .await
             .unwrap();
         nfip_risk::seed_if_empty(&ratings).await.unwrap();
-        let risk_db = ratings.db().pool().clone();
+        let risk_db = ratings.db().clone();
         let risk = Service::start(
             nfip_risk::app(nfip_risk::AppState::new(ratings).unwrap(), callers()),
             risk_db,
@@ -94,7 +91,7 @@ impl Stack {
         let policies = nfip_policy::PolicyStore::connect(&databases[1].url)
             .await
             .unwrap();
-        let policy_db = policies.db().pool().clone();
+        let policy_db = policies.db().clone();
         let policy = Service::start(
             nfip_policy::app(nfip_policy::AppState { policies }, callers()),
             policy_db,
@@ -104,7 +101,7 @@ impl Stack {
         let billing_store = nfip_billing::BillingStore::connect(&databases[2].url)
             .await
             .unwrap();
-        let billing_db = billing_store.db().pool().clone();
+        let billing_db = billing_store.db().clone();
         let billing = Service::start(
             nfip_billing::app(
                 nfip_billing::AppState {
@@ -127,7 +124,7 @@ impl Stack {
             "NFIP <no-reply@nfip.invalid>".parse().unwrap(),
         ));
         let worker = Worker::spawn(notifications.clone(), channel, RetryPolicy::default());
-        let notification_db = notifications.db().pool().clone();
+        let notification_db = notifications.db().clone();
         let notification = Service::start(
             nfip_notification::app(
                 nfip_notification::AppState {
@@ -246,9 +243,9 @@ impl Stack {
 
     /// The state of a purchase in the gateway's journal.
     pub async fn journal_state(&self, key: &str) -> Option<String> {
-        sqlx::query("SELECT state FROM purchase_journal WHERE purchase_key = $1")
+        nfip_kit::db::query("SELECT state FROM purchase_journal WHERE purchase_key = $1")
             .bind(key)
-            .fetch_optional(self.journal.db().pool())
+            .fetch_optional(self.journal.db())
             .await
             .unwrap()
             .map(|row| row.get("state"))

@@ -59,14 +59,11 @@ impl TestApp {
 
     /// Rows in a table, read directly.
     pub async fn count(&self, table: &str) -> i64 {
-        use sqlx::Row;
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT COUNT(*) AS n FROM {table}"
-        )))
-        .fetch_one(self.billing.db().pool())
-        .await
-        .unwrap()
-        .get("n")
+        nfip_kit::db::query(format!("SELECT COUNT(*) AS n FROM {table}"))
+            .fetch_one(self.billing.db())
+            .await
+            .unwrap()
+            .get("n")
     }
 }
 

@@ -24,10 +24,11 @@ async fn replicas_starting_at_once_migrate_once() {
     for replica in replicas {
         started.push(replica.await.unwrap().expect("every replica starts"));
     }
-    let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM counted")
-        .fetch_one(started[0].pool())
+    let rows: i64 = nfip_kit::db::query("SELECT COUNT(*) AS n FROM counted")
+        .fetch_one(&started[0])
         .await
-        .unwrap();
+        .unwrap()
+        .get("n");
     assert_eq!(rows, 1);
     for db in &started {
         db.close().await;
@@ -43,6 +44,6 @@ async fn the_postgres_pool_size_is_configurable() {
         db_pool_size: DbArgs::DEFAULT_POOL_SIZE,
     }
     .apply();
-    assert_eq!(db.pool().options().get_max_connections(), 3);
+    assert_eq!(db.connections().2, 3);
     db.close().await;
 }

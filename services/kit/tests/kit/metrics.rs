@@ -31,7 +31,7 @@ async fn every_process_counts_its_requests_by_route_and_shows_its_pool() {
         "nfip_request_duration_seconds_bucket{route=\"/healthz\",method=\"GET\",le=\"0.005\"} ",
         "nfip_db_connections{state=\"idle\"} ",
         "nfip_db_connections{state=\"in_use\"} ",
-        "nfip_db_connections_max 2",
+        "nfip_db_connections_max 1",
     ] {
         assert!(text.contains(series), "{series} in\n{text}");
     }
@@ -54,11 +54,11 @@ async fn queries_waiting_for_a_connection_are_counted() {
                 .then_some(())
         }
     };
-    // SQLite pools hold two connections: take both, and a third query has to wait.
-    let held = [db.conn().await.unwrap(), db.conn().await.unwrap()];
+    // SQLite has one connection: a transaction holds it, and a query has to wait.
+    let held = db.begin_write().await.unwrap();
     let third = tokio::spawn({
         let db = db.clone();
-        async move { db.conn().await.map(drop) }
+        async move { nfip_kit::db::query("SELECT 1").execute(&db).await.map(drop) }
     });
     let deadline = std::time::Duration::from_secs(10);
     nfip_kit_test::eventually("one query waiting", deadline, || waiting(1)).await;

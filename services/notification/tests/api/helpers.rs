@@ -85,9 +85,8 @@ impl TestApp {
     }
 
     pub async fn stored(&self) -> i64 {
-        use sqlx::Row;
-        sqlx::query("SELECT COUNT(*) AS n FROM notifications")
-            .fetch_one(self.store.db().pool())
+        nfip_kit::db::query("SELECT COUNT(*) AS n FROM notifications")
+            .fetch_one(self.store.db())
             .await
             .unwrap()
             .get("n")

@@ -41,9 +41,8 @@ impl TestApp {
 
     /// How many policies the database holds, read directly.
     pub async fn stored(&self) -> i64 {
-        use sqlx::Row;
-        sqlx::query("SELECT COUNT(*) AS n FROM policies")
-            .fetch_one(self.policies.db().pool())
+        nfip_kit::db::query("SELECT COUNT(*) AS n FROM policies")
+            .fetch_one(self.policies.db())
             .await
             .unwrap()
             .get("n")
