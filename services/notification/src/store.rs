@@ -96,16 +96,16 @@ impl NotificationStore {
         limit: u32,
     ) -> Result<Vec<Notification>, sqlx::Error> {
         // The outer conditions are checked again against a row a concurrent claim just
-        // updated, so two workers never hold the same notification.
+        // updated, so two workers never hold the same notification. The limit is written into
+        // the SQL: SQLite prepares a statement anew each time a bound LIMIT is bound.
         nfip_kit::db::query(format!(
-            "UPDATE notifications SET next_attempt_at = $3 \
+            "UPDATE notifications SET next_attempt_at = $2 \
              WHERE status = 'queued' AND next_attempt_at <= $1 AND id IN (\
                  SELECT id FROM notifications WHERE status = 'queued' AND next_attempt_at <= $1 \
-                 ORDER BY next_attempt_at LIMIT $2) \
+                 ORDER BY next_attempt_at LIMIT {limit}) \
              RETURNING {COLUMNS}"
         ))
         .bind(db::timestamp(now))
-        .bind(i64::from(limit))
         .bind(db::timestamp(lease_until))
         .fetch_all(&self.db)
         .await?
