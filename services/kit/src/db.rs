@@ -5,6 +5,7 @@
 //! it with [`query`] (see [`sql`] for how each backend runs it).
 
 mod sql;
+mod sqlite;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -15,7 +16,6 @@ use std::time::Duration;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::migrate::{Migration as SqlxMigration, MigrationType, Migrator};
 use sqlx::{AnyPool, SqlSafeStr};
-use tokio::sync::Mutex;
 
 pub use sql::{Column, ColumnIndex, Done, Encode, Executor, Query, Row, Tx, Value, query};
 use time::OffsetDateTime;
@@ -118,8 +118,7 @@ pub struct Db {
 
 #[derive(Debug, Clone)]
 enum Inner {
-    /// `None` once closed.
-    Sqlite(Arc<Mutex<Option<rusqlite::Connection>>>),
+    Sqlite(Arc<sqlite::Sqlite>),
     Postgres(AnyPool),
 }
 
@@ -195,11 +194,16 @@ impl Db {
         let inner = match backend {
             Backend::Sqlite => {
                 pool.close().await;
-                let connection = open_sqlite(&url_for_sqlx).map_err(|source| DbError::Open {
-                    url: redact(url),
-                    source,
-                })?;
-                Inner::Sqlite(Arc::new(Mutex::new(Some(connection))))
+                let file = sqlite_file(url).expect("checked above");
+                let options = url_for_sqlx
+                    .split_once('?')
+                    .map_or("", |(_, options)| options);
+                let sqlite =
+                    sqlite::Sqlite::open(file, options).map_err(|source| DbError::Open {
+                        url: redact(url),
+                        source,
+                    })?;
+                Inner::Sqlite(Arc::new(sqlite))
             }
             Backend::Postgres => Inner::Postgres(pool),
         };
@@ -221,10 +225,7 @@ impl Db {
     /// Connections: (open, idle, at most).
     pub fn connections(&self) -> (u32, u32, u32) {
         match &self.inner {
-            Inner::Sqlite(connection) => {
-                let idle = u32::from(connection.try_lock().is_ok());
-                (1, idle, 1)
-            }
+            Inner::Sqlite(sqlite) => (1, u32::from(sqlite.is_idle()), 1),
             Inner::Postgres(pool) => (
                 pool.size(),
                 u32::try_from(pool.num_idle()).unwrap_or(u32::MAX),
@@ -270,9 +271,7 @@ impl Db {
     /// Closes the database: queries from now on fail.
     pub async fn close(&self) {
         match &self.inner {
-            Inner::Sqlite(connection) => {
-                connection.lock().await.take();
-            }
+            Inner::Sqlite(sqlite) => sqlite.close().await,
             Inner::Postgres(pool) => pool.close().await,
         }
     }
@@ -314,33 +313,6 @@ async fn migrate(
         url: redact(url),
         source,
     })
-}
-
-/// The process's SQLite connection: WAL, `synchronous=NORMAL`, a 5 s busy timeout, foreign
-/// keys on, room for every statement the process prepares.
-fn open_sqlite(url: &str) -> rusqlite::Result<rusqlite::Connection> {
-    use rusqlite::OpenFlags;
-    let (_, options) = url.split_once('?').unwrap_or((url, ""));
-    let mode = options
-        .split('&')
-        .find_map(|option| option.strip_prefix("mode="))
-        .unwrap_or("rwc");
-    let flags = match mode {
-        "ro" => OpenFlags::SQLITE_OPEN_READ_ONLY,
-        "rw" => OpenFlags::SQLITE_OPEN_READ_WRITE,
-        _ => OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
-    } | OpenFlags::SQLITE_OPEN_NO_MUTEX
-        | OpenFlags::SQLITE_OPEN_URI;
-    let connection = match sqlite_file(url) {
-        Some(file) => rusqlite::Connection::open_with_flags(file, flags)?,
-        None => rusqlite::Connection::open_in_memory()?,
-    };
-    connection.busy_timeout(Duration::from_secs(5))?;
-    connection.execute_batch(
-        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
-    )?;
-    connection.set_prepared_statement_cache_capacity(64);
-    Ok(connection)
 }
 
 /// What an idempotent insert fails with.

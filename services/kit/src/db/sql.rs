@@ -16,8 +16,9 @@ use std::sync::Arc;
 use rusqlite::types::{FromSql, ToSql, ToSqlOutput, ValueRef};
 use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::{Any, Arguments as _};
-use tokio::sync::OwnedMutexGuard;
+use std::sync::atomic::AtomicUsize;
 
+use super::sqlite::SqliteTx;
 use super::{Db, Inner, Waiting};
 
 /// A parameter, typed even when NULL (PostgreSQL must know a NULL's type).
@@ -163,8 +164,16 @@ impl Query {
         Ok(sqlx::query_with(sqlx::AssertSqlSafe(&*self.sql), args))
     }
 
+    /// Whether it only reads (on SQLite).
+    pub(super) fn is_read_only(&self, connection: &rusqlite::Connection) -> rusqlite::Result<bool> {
+        Ok(connection.prepare_cached(&numbered(&self.sql))?.readonly())
+    }
+
     /// Runs on a SQLite connection, right here.
-    fn run_sqlite(&self, connection: &rusqlite::Connection) -> rusqlite::Result<(Vec<Row>, u64)> {
+    pub(super) fn run_sqlite(
+        &self,
+        connection: &rusqlite::Connection,
+    ) -> rusqlite::Result<(Vec<Row>, u64)> {
         let mut statement = connection.prepare_cached(&numbered(&self.sql))?;
         for (index, value) in self.args.iter().enumerate() {
             statement.raw_bind_parameter(index + 1, value)?;
@@ -218,14 +227,7 @@ pub trait Executor: Send {
 impl Executor for &Db {
     async fn run(self, query: Query, rows: bool) -> Result<(Vec<Row>, u64), sqlx::Error> {
         match &self.inner {
-            Inner::Sqlite(connection) => {
-                let guard = {
-                    let _waiting = Waiting::start(&self.waiting);
-                    connection.lock().await
-                };
-                let connection = guard.as_ref().ok_or(sqlx::Error::PoolClosed)?;
-                query.run_sqlite(connection).map_err(error)
-            }
+            Inner::Sqlite(sqlite) => sqlite.run(&query, &self.waiting).await,
             Inner::Postgres(pool) => {
                 let mut connection = {
                     let _waiting = Waiting::start(&self.waiting);
@@ -239,11 +241,8 @@ impl Executor for &Db {
 
 impl Executor for &mut Tx {
     async fn run(self, query: Query, rows: bool) -> Result<(Vec<Row>, u64), sqlx::Error> {
-        match &mut self.0 {
-            TxData::Sqlite { connection, .. } => {
-                let connection = connection.as_ref().ok_or(sqlx::Error::PoolClosed)?;
-                query.run_sqlite(connection).map_err(error)
-            }
+        match &mut self.data {
+            TxData::Sqlite(transaction) => transaction.run(&query),
             TxData::Postgres(Some(transaction)) => run_any(&query, rows, transaction).await,
             TxData::Postgres(None) => Err(sqlx::Error::PoolClosed),
         }
@@ -270,65 +269,38 @@ async fn run_any(
 
 /// A transaction: on SQLite it holds the process's connection until it ends; dropped without
 /// [`Tx::commit`], it rolls back.
-pub struct Tx(TxData);
+pub struct Tx {
+    data: TxData,
+    waiting: Arc<AtomicUsize>,
+}
 
 enum TxData {
-    Sqlite {
-        connection: OwnedMutexGuard<Option<rusqlite::Connection>>,
-        open: bool,
-    },
+    Sqlite(SqliteTx),
     /// `None` once committed.
     Postgres(Option<sqlx::Transaction<'static, Any>>),
 }
 
 impl Tx {
     pub(super) async fn begin(db: &Db) -> Result<Tx, sqlx::Error> {
-        let _waiting = Waiting::start(&db.waiting);
-        match &db.inner {
-            Inner::Sqlite(connection) => {
-                let connection = Arc::clone(connection).lock_owned().await;
-                // IMMEDIATE: take the write lock now, so two writers queue on busy_timeout
-                // instead of one failing when it upgrades a read lock.
-                connection
-                    .as_ref()
-                    .ok_or(sqlx::Error::PoolClosed)?
-                    .execute_batch("BEGIN IMMEDIATE")
-                    .map_err(error)?;
-                Ok(Tx(TxData::Sqlite {
-                    connection,
-                    open: true,
-                }))
+        let data = match &db.inner {
+            Inner::Sqlite(sqlite) => TxData::Sqlite(sqlite.begin(&db.waiting).await?),
+            Inner::Postgres(pool) => {
+                let _waiting = Waiting::start(&db.waiting);
+                TxData::Postgres(Some(pool.begin().await?))
             }
-            Inner::Postgres(pool) => Ok(Tx(TxData::Postgres(Some(pool.begin().await?)))),
-        }
+        };
+        Ok(Tx {
+            data,
+            waiting: Arc::clone(&db.waiting),
+        })
     }
 
-    pub async fn commit(mut self) -> Result<(), sqlx::Error> {
-        match &mut self.0 {
-            TxData::Sqlite { connection, open } => {
-                let connection = connection.as_ref().ok_or(sqlx::Error::PoolClosed)?;
-                connection.execute_batch("COMMIT").map_err(error)?;
-                *open = false;
-                Ok(())
-            }
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        match self.data {
+            TxData::Sqlite(transaction) => transaction.commit(&self.waiting).await,
             TxData::Postgres(transaction) => {
-                let transaction = transaction.take().ok_or(sqlx::Error::PoolClosed)?;
-                transaction.commit().await
+                transaction.ok_or(sqlx::Error::PoolClosed)?.commit().await
             }
-        }
-    }
-}
-
-impl Drop for Tx {
-    fn drop(&mut self) {
-        if let TxData::Sqlite {
-            connection,
-            open: true,
-        } = &self.0
-            && let Some(connection) = connection.as_ref()
-            && let Err(error) = connection.execute_batch("ROLLBACK")
-        {
-            tracing::warn!(%error, "cannot roll back an abandoned transaction");
         }
     }
 }
@@ -416,7 +388,7 @@ impl Row {
 
 /// A SQLite error as sqlx's: a failure the database reports is `sqlx::Error::Database`, which
 /// says whether it is a unique violation; the rest are protocol errors.
-fn error(error: rusqlite::Error) -> sqlx::Error {
+pub(super) fn sqlite_error(error: rusqlite::Error) -> sqlx::Error {
     match error {
         rusqlite::Error::SqliteFailure(code, message) => {
             sqlx::Error::Database(Box::new(SqliteError { code, message }))

@@ -1,0 +1,286 @@
+//! The process's SQLite connection, with group commit.
+//!
+//! Statements run inline on the calling task (no thread hop), one at a time. Writes that
+//! arrive together share one transaction, a *batch*: the first opens it, each adds its
+//! statement, lets the other ready tasks add theirs, and the first to come back commits it for
+//! all. Nobody is answered before the batch holding their write is committed, so an
+//! acknowledged write survives `kill -9` as before, and a batch of N writes costs one commit:
+//! the pages they share (the rightmost page of a time index, say) are written to the WAL once.
+//!
+//! - A statement that fails leaves the batch as it was (SQLite undoes just that statement); if
+//!   SQLite had to roll the whole batch back, every write in it fails.
+//! - A read while no batch is open runs on its own; while one is open it joins the batch, so
+//!   nothing is answered from a write that is not committed yet.
+//! - A transaction ([`Tx`](super::Tx)) holds the connection from begin to commit, as a
+//!   savepoint in a batch.
+
+use std::collections::VecDeque;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
+use std::time::Duration;
+
+use tokio::sync::{Mutex, MutexGuard, OwnedMutexGuard};
+
+use super::Waiting;
+use super::sql::{Query, Row, sqlite_error};
+
+/// How many failed batches are remembered for their writers to learn of (far more than can
+/// wait at once).
+const FAILURES_KEPT: usize = 64;
+
+#[derive(Debug)]
+pub(super) struct Sqlite(Arc<Mutex<State>>);
+
+#[derive(Debug)]
+pub(super) struct State {
+    /// `None` once closed.
+    connection: Option<rusqlite::Connection>,
+    /// The batch collecting writes, if one is open.
+    open: Option<u64>,
+    /// The last batch opened.
+    last: u64,
+    /// Batches whose commit failed, and why.
+    failed: VecDeque<(u64, String)>,
+}
+
+impl Sqlite {
+    /// Opens the file at `path` (read-only with `mode=ro` in `options`): WAL,
+    /// `synchronous=NORMAL` (a commit survives `kill -9`), a 5 s busy timeout, foreign keys on,
+    /// room for every statement the process prepares.
+    pub(super) fn open(path: &Path, options: &str) -> rusqlite::Result<Sqlite> {
+        use rusqlite::OpenFlags;
+        let mode = options
+            .split('&')
+            .find_map(|option| option.strip_prefix("mode="))
+            .unwrap_or("rwc");
+        let flags = match mode {
+            "ro" => OpenFlags::SQLITE_OPEN_READ_ONLY,
+            "rw" => OpenFlags::SQLITE_OPEN_READ_WRITE,
+            _ => OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
+        } | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let connection = rusqlite::Connection::open_with_flags(path, flags)?;
+        connection.busy_timeout(Duration::from_secs(5))?;
+        connection.execute_batch(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+        )?;
+        connection.set_prepared_statement_cache_capacity(64);
+        Ok(Sqlite(Arc::new(Mutex::new(State {
+            connection: Some(connection),
+            open: None,
+            last: 0,
+            failed: VecDeque::new(),
+        }))))
+    }
+
+    async fn lock(&self, waiting: &AtomicUsize) -> MutexGuard<'_, State> {
+        let _waiting = Waiting::start(waiting);
+        self.0.lock().await
+    }
+
+    /// Runs one statement: a read on its own when no batch is open, anything else in the open
+    /// batch, answered once that batch is committed.
+    pub(super) async fn run(
+        &self,
+        query: &Query,
+        waiting: &AtomicUsize,
+    ) -> Result<(Vec<Row>, u64), sqlx::Error> {
+        let (batch, outcome) = {
+            let mut state = self.lock(waiting).await;
+            let read_alone = state.open.is_none()
+                && query
+                    .is_read_only(state.connection()?)
+                    .map_err(sqlite_error)?;
+            if read_alone {
+                return query.run_sqlite(state.connection()?).map_err(sqlite_error);
+            }
+            let batch = state.join()?;
+            let outcome = state.run(query, batch);
+            (batch, outcome)
+        };
+        // The other tasks ready now add their writes to this batch before it is committed.
+        // (A failed statement left nothing in it, but its batch must be committed all the
+        // same: nobody else may be about to.)
+        let mut pending = Pending {
+            sqlite: self,
+            batch: Some(batch),
+        };
+        tokio::task::yield_now().await;
+        let committed = self.committed(batch, waiting).await;
+        pending.batch = None;
+        let outcome = outcome?;
+        committed?;
+        Ok(outcome)
+    }
+
+    /// Waits until `batch` is committed, committing it if nobody has yet.
+    async fn committed(&self, batch: u64, waiting: &AtomicUsize) -> Result<(), sqlx::Error> {
+        let mut state = self.lock(waiting).await;
+        if state.open == Some(batch) {
+            state.commit();
+        }
+        match state.failed.iter().find(|(failed, _)| *failed == batch) {
+            Some((_, why)) => Err(sqlx::Error::Protocol(format!(
+                "the transaction holding this write could not be committed: {why}"
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    /// Starts a transaction: a savepoint in the open batch (or a new one), holding the
+    /// connection until it ends.
+    pub(super) async fn begin(&self, waiting: &AtomicUsize) -> Result<SqliteTx, sqlx::Error> {
+        let mut state = {
+            let _waiting = Waiting::start(waiting);
+            Arc::clone(&self.0).lock_owned().await
+        };
+        let batch = state.join()?;
+        state
+            .connection()?
+            .execute_batch("SAVEPOINT nfip_tx")
+            .map_err(sqlite_error)?;
+        Ok(SqliteTx {
+            state: Some(state),
+            batch,
+            sqlite: Sqlite(Arc::clone(&self.0)),
+        })
+    }
+
+    /// Whether nobody holds the connection right now.
+    pub(super) fn is_idle(&self) -> bool {
+        self.0.try_lock().is_ok()
+    }
+
+    /// Commits what is pending and closes the connection: statements from now on fail.
+    pub(super) async fn close(&self) {
+        let mut state = self.0.lock().await;
+        if state.open.is_some() {
+            state.commit();
+        }
+        state.connection = None;
+    }
+}
+
+impl State {
+    fn connection(&self) -> Result<&rusqlite::Connection, sqlx::Error> {
+        self.connection.as_ref().ok_or(sqlx::Error::PoolClosed)
+    }
+
+    /// The open batch, opening one (`BEGIN IMMEDIATE`: the write lock now, so another process
+    /// writing queues on the busy timeout instead of failing on an upgrade) if none is.
+    fn join(&mut self) -> Result<u64, sqlx::Error> {
+        if let Some(batch) = self.open {
+            return Ok(batch);
+        }
+        self.connection()?
+            .execute_batch("BEGIN IMMEDIATE")
+            .map_err(sqlite_error)?;
+        self.last += 1;
+        self.open = Some(self.last);
+        Ok(self.last)
+    }
+
+    /// Runs `query` in `batch`. If SQLite rolled the whole batch back for its failure, the
+    /// batch has failed for everyone in it.
+    fn run(&mut self, query: &Query, batch: u64) -> Result<(Vec<Row>, u64), sqlx::Error> {
+        let connection = self.connection()?;
+        let outcome = query.run_sqlite(connection);
+        if let Err(error) = &outcome
+            && connection.is_autocommit()
+        {
+            let why = error.to_string();
+            self.fail(batch, why);
+        }
+        outcome.map_err(sqlite_error)
+    }
+
+    /// Commits the open batch, or records why it could not be.
+    fn commit(&mut self) {
+        let Some(batch) = self.open else { return };
+        let Some(connection) = &self.connection else {
+            self.fail(batch, String::from("the database was closed"));
+            return;
+        };
+        if let Err(error) = connection.execute_batch("COMMIT") {
+            if !connection.is_autocommit() {
+                let _ = connection.execute_batch("ROLLBACK");
+            }
+            self.fail(batch, error.to_string());
+            return;
+        }
+        self.open = None;
+    }
+
+    fn fail(&mut self, batch: u64, why: String) {
+        self.open = None;
+        if self.failed.len() == FAILURES_KEPT {
+            self.failed.pop_front();
+        }
+        self.failed.push_back((batch, why));
+    }
+}
+
+/// A write waiting for its batch's commit. If its task is dropped while it waits, the batch
+/// is committed now when the connection is free, and otherwise by whoever holds it.
+struct Pending<'a> {
+    sqlite: &'a Sqlite,
+    /// `None` once the batch is settled.
+    batch: Option<u64>,
+}
+
+impl Drop for Pending<'_> {
+    fn drop(&mut self) {
+        if self.batch.is_some()
+            && let Ok(mut state) = self.sqlite.0.try_lock()
+            && state.open == self.batch
+        {
+            state.commit();
+        }
+    }
+}
+
+/// A transaction on the SQLite connection: a savepoint in a batch, holding the connection.
+#[derive(Debug)]
+pub(super) struct SqliteTx {
+    /// `None` once committed.
+    state: Option<OwnedMutexGuard<State>>,
+    batch: u64,
+    sqlite: Sqlite,
+}
+
+impl SqliteTx {
+    pub(super) fn run(&mut self, query: &Query) -> Result<(Vec<Row>, u64), sqlx::Error> {
+        let state = self.state.as_mut().ok_or(sqlx::Error::PoolClosed)?;
+        let batch = self.batch;
+        state.run(query, batch)
+    }
+
+    /// Releases the savepoint and answers once its batch is committed.
+    pub(super) async fn commit(mut self, waiting: &AtomicUsize) -> Result<(), sqlx::Error> {
+        let state = self.state.as_ref().ok_or(sqlx::Error::PoolClosed)?;
+        state
+            .connection()?
+            .execute_batch("RELEASE nfip_tx")
+            .map_err(sqlite_error)?;
+        self.state = None;
+        tokio::task::yield_now().await;
+        self.sqlite.committed(self.batch, waiting).await
+    }
+}
+
+impl Drop for SqliteTx {
+    /// Not committed: undone, leaving the rest of the batch as it was, which is committed now
+    /// (nobody else may be about to).
+    fn drop(&mut self) {
+        let Some(state) = &mut self.state else { return };
+        if state.open != Some(self.batch) {
+            return;
+        }
+        if let Some(connection) = &state.connection
+            && let Err(error) = connection.execute_batch("ROLLBACK TO nfip_tx; RELEASE nfip_tx")
+        {
+            tracing::warn!(%error, "cannot roll back an abandoned transaction");
+        }
+        state.commit();
+    }
+}
