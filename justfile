@@ -139,6 +139,6 @@ openapi-validate:
     cargo xtask openapi30 --check
     openapi-spec-validator openapi/*.json openapi/3.0/*.json
 
-# Benchmark POST /purchase against its floor, the same topology with trivial handlers (release builds, SQLite, wrk at 16 connections, both in one run); `just bench --duration 1m`.
+# Benchmark POST /purchase against its floor, the same topology with trivial handlers (release builds, SQLite, wrk at 16 connections, both in one run); `just bench --duration 1m`, `--connections 64`, `--postgres postgres://postgres@127.0.0.1:5432`.
 bench *ARGS:
     cargo xtask bench {{ ARGS }}

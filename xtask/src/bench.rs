@@ -16,7 +16,12 @@ use crate::{
     Running, SERVICES, binary, build, spawn, start_fresh, stop, wait_until_ready, workspace_root,
 };
 
-pub async fn run(connections: u32, duration: &str, threads: u32) -> Result<(), String> {
+pub async fn run(
+    connections: u32,
+    duration: &str,
+    threads: u32,
+    postgres: Option<&str>,
+) -> Result<(), String> {
     ensure_wrk().await?;
     let root = workspace_root();
     build(&root, true, &["nfip-floor"]).await?;
@@ -35,14 +40,68 @@ pub async fn run(connections: u32, duration: &str, threads: u32) -> Result<(), S
     stop(&mut floor).await;
     let floor = measured?;
 
-    let (mut running, data) = start_fresh(&root, true, "warn")?;
+    let databases = match postgres {
+        Some(server) => Some(fresh_postgres(server).await?),
+        None => None,
+    };
+    let (mut running, data) = start_fresh(&root, true, "warn", databases.as_deref())?;
     let measured = load.measure(&root, &mut running, "nfip").await;
     stop(&mut running).await;
     let _ = std::fs::remove_dir_all(&data);
+    if let Some(server) = postgres {
+        drop_postgres(server).await?;
+    }
     let ours = measured?;
 
-    load.report(&floor, &ours);
+    let store = if postgres.is_some() {
+        "PostgreSQL"
+    } else {
+        "SQLite"
+    };
+    load.report(&floor, &ours, store);
     Ok(())
+}
+
+/// Fresh PostgreSQL databases for the stack (`nfip_bench_<service>`, made anew), one URL per
+/// service in `SERVICES`' order.
+async fn fresh_postgres(server: &str) -> Result<Vec<String>, String> {
+    drop_postgres(server).await?;
+    let server = server.trim_end_matches('/');
+    let mut urls = Vec::new();
+    for service in &SERVICES {
+        let database = format!("nfip_bench_{}", service.name);
+        psql(server, &format!("CREATE DATABASE {database}")).await?;
+        urls.push(format!("{server}/{database}"));
+    }
+    Ok(urls)
+}
+
+async fn drop_postgres(server: &str) -> Result<(), String> {
+    let server = server.trim_end_matches('/');
+    for service in &SERVICES {
+        let sql = format!(
+            "DROP DATABASE IF EXISTS nfip_bench_{} WITH (FORCE)",
+            service.name
+        );
+        psql(server, &sql).await?;
+    }
+    Ok(())
+}
+
+async fn psql(server: &str, sql: &str) -> Result<(), String> {
+    let output = Command::new("psql")
+        .args([&format!("{server}/postgres"), "-qc", sql])
+        .output()
+        .await
+        .map_err(|e| format!("psql is needed to make the databases: {e}"))?;
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{sql}: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        ))
+    }
 }
 
 /// The floor's five processes, on the stack's ports.
@@ -157,8 +216,9 @@ impl Load<'_> {
         })
     }
 
-    fn report(&self, floor: &Measured, ours: &Measured) {
+    fn report(&self, floor: &Measured, ours: &Measured, store: &str) {
         println!("┌──────────────────────────────────────────────────────────────");
+        println!("│ nfip on {store}");
         println!(
             "│ POST /purchase, {} connections, {}, {} cores      floor       nfip",
             self.connections,

@@ -81,6 +81,10 @@ enum Task {
         /// wrk threads.
         #[arg(long, default_value_t = 2)]
         threads: u32,
+        /// Run the stack on PostgreSQL at this server (`postgres://user@host:port`), on fresh
+        /// databases dropped afterwards, instead of SQLite.
+        #[arg(long)]
+        postgres: Option<String>,
     },
 }
 
@@ -183,7 +187,8 @@ async fn main() -> ExitCode {
             connections,
             duration,
             threads,
-        } => bench::run(connections, &duration, threads).await,
+            postgres,
+        } => bench::run(connections, &duration, threads, postgres.as_deref()).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -343,7 +348,14 @@ async fn up(release: bool, postgres: Option<&str>) -> Result<(), String> {
 
 /// Starts every process on a fresh SQLite folder under target/stack/, with `log` as RUST_LOG;
 /// returns them and the folder (to remove once they stop).
-fn start_fresh(root: &Path, release: bool, log: &str) -> Result<(Vec<Running>, PathBuf), String> {
+/// The stack on fresh databases: SQLite files in a new folder under target/stack (returned, to
+/// remove), or the `databases` given, one URL per service in [`SERVICES`]' order.
+fn start_fresh(
+    root: &Path,
+    release: bool,
+    log: &str,
+    databases: Option<&[String]>,
+) -> Result<(Vec<Running>, PathBuf), String> {
     let stamp = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis());
@@ -351,8 +363,11 @@ fn start_fresh(root: &Path, release: bool, log: &str) -> Result<(Vec<Running>, P
     std::fs::create_dir_all(&data).map_err(|e| format!("cannot create {}: {e}", data.display()))?;
     let outbox = ("OUTBOX_DIR", data.join("outbox").display().to_string());
     let mut running = Vec::new();
-    for service in &SERVICES {
-        let url = format!("sqlite://{}/{}.db", data.display(), service.name);
+    for (i, service) in SERVICES.iter().enumerate() {
+        let url = match databases {
+            Some(urls) => urls[i].clone(),
+            None => format!("sqlite://{}/{}.db", data.display(), service.name),
+        };
         // Tests and benchmarks are not about rates: no client is limited.
         let env = match service.name {
             "notification" => vec![outbox.clone()],
@@ -370,7 +385,7 @@ fn start_fresh(root: &Path, release: bool, log: &str) -> Result<(Vec<Running>, P
 async fn with_stack(command: &[String]) -> Result<(), String> {
     let root = workspace_root();
     build(&root, false, &[]).await?;
-    let (mut running, data) = start_fresh(&root, false, "warn")?;
+    let (mut running, data) = start_fresh(&root, false, "warn", None)?;
     let outcome = match wait_until_ready(&mut running).await {
         Err(error) => Err(error),
         Ok(()) => {
