@@ -37,6 +37,11 @@ pub const MIGRATIONS: &[Migration] = &[
         description: "ownership apart from the journal, indexes for the worker and pruning",
         sql: include_str!("../../migrations/0003_ownership_and_retention.sql"),
     },
+    Migration {
+        version: 4,
+        description: "sold ids indexed once sold",
+        sql: include_str!("../../migrations/0004_sold_ids_indexed_once_sold.sql"),
+    },
 ];
 
 /// A purchase: the client that made it and its Idempotency-Key (or a generated one).

@@ -31,16 +31,21 @@ impl Journal {
         resource: Resource,
         id: Uuid,
     ) -> Result<bool, sqlx::Error> {
-        let column = resource.column();
-        let row = nfip_kit::db::query(format!(
-            "SELECT 1 AS owned FROM purchase_journal WHERE {column} = $1 AND client = $2 \
-             UNION ALL SELECT 1 AS owned FROM ownership WHERE {column} = $1 AND client = $2 \
-             LIMIT 1"
-        ))
-        .bind(id.to_string())
-        .bind(client)
-        .fetch_optional(&self.db)
-        .await?;
+        let row = nfip_kit::db::query(owns_sql(resource))
+            .bind(id.to_string())
+            .bind(client)
+            .fetch_optional(&self.db)
+            .await?;
         Ok(row.is_some())
     }
+}
+
+/// Whether the client `$2` owns the id `$1`: on its journal row, or moved to `ownership`.
+pub(super) fn owns_sql(resource: Resource) -> String {
+    let column = resource.column();
+    format!(
+        "SELECT 1 AS owned FROM purchase_journal WHERE {column} = $1 AND client = $2 \
+         UNION ALL SELECT 1 AS owned FROM ownership WHERE {column} = $1 AND client = $2 \
+         LIMIT 1"
+    )
 }

@@ -1,12 +1,13 @@
-//! The follow-up worker's and the pruning's queries read one index range each, whatever the
-//! journal's size: their plans, read on both backends.
+//! The follow-up worker's, the pruning's and the ownership check's queries read one index
+//! range each, whatever the journal's size: their plans, read on both backends.
 
 use nfip_kit::db::Backend;
 
-use super::Journal;
 use super::followups::{
     CLAIM_NOTIFICATIONS, KEEP_WHAT_WAS_SOLD, PRUNE, claim_abandoned_sql, next_followup_sql,
 };
+use super::ownership::owns_sql;
+use super::{Journal, Resource};
 
 /// The query with its parameters written in: `$1`, `$2` a time, `$3` a limit.
 fn written_in(sql: &str) -> String {
@@ -38,6 +39,8 @@ nfip_kit_test::backend_tests! {
             (keep, &["purchase_journal_by_age"]),
             (prune, &["purchase_journal_by_age"]),
             (next_followup_sql(), &["purchase_journal_by_state", "purchase_journal_by_notify"]),
+            (owns_sql(Resource::Policy), &["purchase_journal_by_policy"]),
+            (owns_sql(Resource::Invoice), &["purchase_journal_by_invoice"]),
         ];
         for (sql, indexes) in queries {
             let rows = nfip_kit::db::query(format!("{explain} {}", written_in(&sql)))
