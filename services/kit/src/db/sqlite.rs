@@ -173,7 +173,8 @@ impl State {
             return Ok(batch);
         }
         self.connection()?
-            .execute_batch("BEGIN IMMEDIATE")
+            .prepare_cached("BEGIN IMMEDIATE")
+            .and_then(|mut begin| begin.execute([]))
             .map_err(sqlite_error)?;
         self.last += 1;
         self.open = Some(self.last);
@@ -201,7 +202,10 @@ impl State {
             self.fail(batch, String::from("the database was closed"));
             return;
         };
-        if let Err(error) = connection.execute_batch("COMMIT") {
+        let committed = connection
+            .prepare_cached("COMMIT")
+            .and_then(|mut commit| commit.execute([]));
+        if let Err(error) = committed {
             if !connection.is_autocommit() {
                 let _ = connection.execute_batch("ROLLBACK");
             }
