@@ -1,7 +1,84 @@
-//! The database on PostgreSQL: replicas migrating at once, the pool size.
+//! The database: on PostgreSQL, replicas migrating at once and the pool size; on SQLite, group
+//! commit (writes committed together, each answered once committed, a failure undoing only its
+//! own write).
 
-use nfip_kit::db::{Backend, Db, DbArgs, Migration};
+use nfip_kit::db::{Backend, Db, DbArgs, Migration, query};
 use nfip_kit_test::TestDatabase;
+
+const ITEMS: &[Migration] = &[Migration {
+    version: 1,
+    description: "items",
+    sql: "CREATE TABLE items (id BIGINT PRIMARY KEY, name TEXT NOT NULL);",
+}];
+
+async fn count(db: &Db) -> i64 {
+    query("SELECT COUNT(*) AS n FROM items")
+        .fetch_one(db)
+        .await
+        .unwrap()
+        .get("n")
+}
+
+/// Many writers at once: every acknowledged write is there for a connection opened afterwards
+/// (committed, not only visible to the connection that made it), and a write that fails (a
+/// duplicate key) takes nobody else's with it.
+#[tokio::test]
+async fn concurrent_writes_are_committed_and_a_failure_is_its_own() {
+    let database = TestDatabase::create(Backend::Sqlite).await;
+    let db = Db::connect(&database.url, ITEMS).await.unwrap();
+    let writers: Vec<_> = (0..200_i64)
+        .map(|i| {
+            let db = db.clone();
+            // Every tenth writer repeats the key of the one before it.
+            let id = if i % 10 == 9 { i - 1 } else { i };
+            tokio::spawn(async move {
+                query("INSERT INTO items (id, name) VALUES ($1, $2)")
+                    .bind(id)
+                    .bind(format!("item {i}"))
+                    .execute(&db)
+                    .await
+            })
+        })
+        .collect();
+    let mut refused = 0;
+    for writer in writers {
+        match writer.await.unwrap() {
+            Ok(done) => assert_eq!(done.rows_affected(), 1),
+            Err(error) => {
+                assert!(nfip_kit::db::is_unique_violation(&error), "{error}");
+                refused += 1;
+            }
+        }
+    }
+    assert_eq!(refused, 20);
+    let reopened = Db::connect(&database.url, ITEMS).await.unwrap();
+    assert_eq!(count(&reopened).await, 180);
+}
+
+/// A transaction dropped without commit undoes its own writes only; one committed is there.
+#[tokio::test]
+async fn a_dropped_transaction_undoes_only_itself() {
+    let database = TestDatabase::create(Backend::Sqlite).await;
+    let db = Db::connect(&database.url, ITEMS).await.unwrap();
+    let insert = |id: i64| query("INSERT INTO items (id, name) VALUES ($1, 'x')").bind(id);
+    insert(1).execute(&db).await.unwrap();
+    let mut abandoned = db.begin_write().await.unwrap();
+    insert(2).execute(&mut abandoned).await.unwrap();
+    drop(abandoned);
+    let mut kept = db.begin_write().await.unwrap();
+    insert(3).execute(&mut kept).await.unwrap();
+    kept.commit().await.unwrap();
+    insert(4).execute(&db).await.unwrap();
+    let reopened = Db::connect(&database.url, ITEMS).await.unwrap();
+    let ids: Vec<i64> = query("SELECT id FROM items ORDER BY id")
+        .fetch_all(&reopened)
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.get("id"))
+        .collect();
+    assert_eq!(ids, [1, 3, 4]);
+}
 
 const COUNTED: &[Migration] = &[Migration {
     version: 1,
