@@ -105,10 +105,8 @@ impl BillingStore {
             "SELECT {INVOICE_COLUMNS} FROM invoices WHERE id = $1"
         ))
         .bind(id.to_string())
-        .fetch_optional(&self.db)
-        .await?
-        .map(|row| invoice_from(&row))
-        .transpose()
+        .fetch_optional_as(&self.db, invoice_from)
+        .await
     }
 
     /// A policy's invoices, oldest first.
@@ -117,11 +115,8 @@ impl BillingStore {
             "SELECT {INVOICE_COLUMNS} FROM invoices WHERE policy_id = $1 ORDER BY id LIMIT 1000"
         ))
         .bind(policy_id.to_string())
-        .fetch_all(&self.db)
-        .await?
-        .iter()
-        .map(invoice_from)
-        .collect()
+        .fetch_all_as(&self.db, invoice_from)
+        .await
     }
 
     /// Charges the card for the invoice's amount, once per idempotency key: a repeat of the same
@@ -160,10 +155,8 @@ impl BillingStore {
             "SELECT {INVOICE_COLUMNS} FROM invoices WHERE id = $1"
         ))
         .bind(invoice_id.to_string())
-        .fetch_optional(&mut tx)
+        .fetch_optional_as(&mut tx, invoice_from)
         .await?
-        .map(|row| invoice_from(&row))
-        .transpose()?
         .ok_or(StoreError::NoInvoice(invoice_id))?;
         if invoice.status != InvoiceStatus::Open {
             return Err(StoreError::WrongState(invoice_id, invoice.status.as_str()));

@@ -79,10 +79,8 @@ impl NotificationStore {
     pub async fn get(&self, id: Uuid) -> Result<Option<Notification>, sqlx::Error> {
         nfip_kit::db::query(format!("SELECT {COLUMNS} FROM notifications WHERE id = $1"))
             .bind(id.to_string())
-            .fetch_optional(&self.db)
-            .await?
-            .map(|row| notification_from(&row))
-            .transpose()
+            .fetch_optional_as(&self.db, notification_from)
+            .await
     }
 
     /// Takes up to `limit` due notifications for one attempt, leasing them until `lease_until`
@@ -107,11 +105,8 @@ impl NotificationStore {
         ))
         .bind(db::timestamp(now))
         .bind(db::timestamp(lease_until))
-        .fetch_all(&self.db)
-        .await?
-        .iter()
-        .map(notification_from)
-        .collect()
+        .fetch_all_as(&self.db, notification_from)
+        .await
     }
 
     /// When the next queued notification is due, if any.

@@ -72,10 +72,8 @@ impl PolicyStore {
     pub async fn get(&self, id: Uuid) -> Result<Option<Policy>, sqlx::Error> {
         nfip_kit::db::query(format!("SELECT {COLUMNS} FROM policies WHERE id = $1"))
             .bind(id.to_string())
-            .fetch_optional(&self.db)
-            .await?
-            .map(|row| policy_from(&row))
-            .transpose()
+            .fetch_optional_as(&self.db, policy_from)
+            .await
     }
 
     /// The holder's policies, oldest first, after the policy `after` (keyset pagination).
@@ -92,11 +90,8 @@ impl PolicyStore {
         .bind(holder)
         .bind(after.map_or_else(String::new, |id| id.to_string()))
         .bind(i64::from(limit))
-        .fetch_all(&self.db)
-        .await?
-        .iter()
-        .map(policy_from)
-        .collect()
+        .fetch_all_as(&self.db, policy_from)
+        .await
     }
 
     /// Cancels the policy; cancelling a cancelled policy changes nothing. `None` when there is

@@ -44,10 +44,8 @@ impl RatingStore {
              flood_claims_10y, source, data_version FROM zip_ratings WHERE zipcode = $1",
         )
         .bind(zipcode.as_str())
-        .fetch_optional(&self.db)
-        .await?
-        .map(|row| rating_from(&row))
-        .transpose()
+        .fetch_optional_as(&self.db, rating_from)
+        .await
     }
 
     pub async fn count(&self) -> Result<i64, sqlx::Error> {

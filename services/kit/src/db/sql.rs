@@ -36,46 +36,26 @@ pub trait Encode {
     fn encode(self) -> Value;
 }
 
-impl Encode for i64 {
-    const NULL: Value = Value::Int(None);
-    fn encode(self) -> Value {
-        Value::Int(Some(self))
-    }
+/// `Encode` for `$type`, a `$kind` made by `$make`.
+macro_rules! encode {
+    ($($type:ty => $kind:ident($make:expr)),* $(,)?) => {$(
+        impl Encode for $type {
+            const NULL: Value = Value::$kind(None);
+            fn encode(self) -> Value {
+                let make: fn($type) -> _ = $make;
+                Value::$kind(Some(make(self)))
+            }
+        }
+    )*};
 }
 
-impl Encode for i32 {
-    const NULL: Value = Value::Int(None);
-    fn encode(self) -> Value {
-        Value::Int(Some(i64::from(self)))
-    }
-}
-
-impl Encode for f64 {
-    const NULL: Value = Value::Real(None);
-    fn encode(self) -> Value {
-        Value::Real(Some(self))
-    }
-}
-
-impl Encode for String {
-    const NULL: Value = Value::Text(None);
-    fn encode(self) -> Value {
-        Value::Text(Some(self))
-    }
-}
-
-impl Encode for &str {
-    const NULL: Value = Value::Text(None);
-    fn encode(self) -> Value {
-        Value::Text(Some(self.to_owned()))
-    }
-}
-
-impl Encode for &String {
-    const NULL: Value = Value::Text(None);
-    fn encode(self) -> Value {
-        Value::Text(Some(self.clone()))
-    }
+encode! {
+    i64 => Int(|v| v),
+    i32 => Int(i64::from),
+    f64 => Real(|v| v),
+    String => Text(|v| v),
+    &str => Text(str::to_owned),
+    &String => Text(String::clone),
 }
 
 impl<T: Encode> Encode for Option<T> {
@@ -149,6 +129,28 @@ impl Query {
         self.fetch_optional(on)
             .await?
             .ok_or(sqlx::Error::RowNotFound)
+    }
+
+    /// The first row, if any, read by `parse`.
+    pub async fn fetch_optional_as<T>(
+        self,
+        on: impl Executor,
+        parse: fn(&Row) -> Result<T, sqlx::Error>,
+    ) -> Result<Option<T>, sqlx::Error> {
+        self.fetch_optional(on)
+            .await?
+            .as_ref()
+            .map(parse)
+            .transpose()
+    }
+
+    /// Every row, read by `parse`.
+    pub async fn fetch_all_as<T>(
+        self,
+        on: impl Executor,
+        parse: fn(&Row) -> Result<T, sqlx::Error>,
+    ) -> Result<Vec<T>, sqlx::Error> {
+        self.fetch_all(on).await?.iter().map(parse).collect()
     }
 
     fn any(&self) -> Result<sqlx::query::Query<'_, Any, AnyArguments>, sqlx::Error> {
