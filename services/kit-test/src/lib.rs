@@ -362,6 +362,15 @@ impl TestClient {
     }
 }
 
+/// Rows in `from` (a table, and a `WHERE` if wanted), counted directly in the database.
+pub async fn count_rows(db: &nfip_kit::Db, from: &str) -> i64 {
+    nfip_kit::db::query(format!("SELECT COUNT(*) AS n FROM {from}"))
+        .fetch_one(db)
+        .await
+        .expect("the rows are counted")
+        .get("n")
+}
+
 /// A request sent and its answer read as JSON, failing the test if either step fails.
 pub trait FetchJson {
     fn fetch_json<T: serde::de::DeserializeOwned>(self) -> impl Future<Output = T>;

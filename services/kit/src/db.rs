@@ -245,7 +245,8 @@ impl Db {
 
     /// Starts a transaction that will write. On SQLite it takes the write lock up front
     /// (`BEGIN IMMEDIATE`), so two writers queue on `busy_timeout` instead of one failing
-    /// with "database is locked" when it upgrades a read lock.
+    /// with "database is locked" when it upgrades a read lock; and it holds the process's one
+    /// connection until it ends, so run every query of its work through it, none on the `Db`.
     pub async fn begin_write(&self) -> Result<Tx, sqlx::Error> {
         Tx::begin(self).await
     }

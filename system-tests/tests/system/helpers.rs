@@ -39,11 +39,7 @@ impl Service {
 
     /// Rows of a table, counted directly in the service's database.
     pub async fn count(&self, table: &str, filter: &str) -> i64 {
-        nfip_kit::db::query(format!("SELECT COUNT(*) AS n FROM {table} WHERE {filter}"))
-            .fetch_one(&self.db)
-            .await
-            .unwrap()
-            .get("n")
+        nfip_kit_test::count_rows(&self.db, &format!("{table} WHERE {filter}")).await
     }
 }
 

@@ -59,11 +59,7 @@ impl TestApp {
 
     /// Rows in a table, read directly.
     pub async fn count(&self, table: &str) -> i64 {
-        nfip_kit::db::query(format!("SELECT COUNT(*) AS n FROM {table}"))
-            .fetch_one(self.billing.db())
-            .await
-            .unwrap()
-            .get("n")
+        nfip_kit_test::count_rows(self.billing.db(), table).await
     }
 }
 

@@ -135,10 +135,12 @@ impl Sqlite {
             Arc::clone(&self.0).lock_owned().await
         };
         let batch = state.join()?;
-        state
-            .connection()?
-            .execute_batch("SAVEPOINT nfip_tx")
-            .map_err(sqlite_error)?;
+        let savepoint = state.connection()?.execute_batch("SAVEPOINT nfip_tx");
+        if let Err(error) = savepoint {
+            // Nobody may be about to commit the batch this joined.
+            state.commit();
+            return Err(sqlite_error(error));
+        }
         Ok(SqliteTx {
             state: Some(state),
             batch,

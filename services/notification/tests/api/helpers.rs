@@ -85,11 +85,7 @@ impl TestApp {
     }
 
     pub async fn stored(&self) -> i64 {
-        nfip_kit::db::query("SELECT COUNT(*) AS n FROM notifications")
-            .fetch_one(self.store.db())
-            .await
-            .unwrap()
-            .get("n")
+        nfip_kit_test::count_rows(self.store.db(), "notifications").await
     }
 }
 

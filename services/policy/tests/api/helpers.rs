@@ -41,11 +41,7 @@ impl TestApp {
 
     /// How many policies the database holds, read directly.
     pub async fn stored(&self) -> i64 {
-        nfip_kit::db::query("SELECT COUNT(*) AS n FROM policies")
-            .fetch_one(self.policies.db())
-            .await
-            .unwrap()
-            .get("n")
+        nfip_kit_test::count_rows(self.policies.db(), "policies").await
     }
 }
 
