@@ -1,5 +1,19 @@
 //! Syntax checks for common formats in request bodies. Each returns what is wrong, for a
-//! human; the caller decides the field it names.
+//! human; the caller decides the field it names, and reports every rule broken as [`Invalid`]s.
+
+/// One rule a request broke: the JSON pointer of the field and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invalid {
+    pub pointer: &'static str,
+    pub message: String,
+}
+
+impl Invalid {
+    /// Every rule a request broke, as one validation problem that names each field.
+    pub fn problem(all: Vec<Invalid>) -> crate::Problem {
+        crate::Problem::invalid_fields(all.into_iter().map(|p| (p.pointer, p.message)))
+    }
+}
 
 /// [`email`] as a JSON Schema pattern (without the lengths: at most 254 characters, 64 before
 /// the `@`).

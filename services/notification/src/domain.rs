@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use nfip_kit::validate;
+pub use nfip_kit::validate::Invalid;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -77,13 +78,6 @@ pub struct Notification {
     pub next_attempt_at: OffsetDateTime,
     pub created_at: OffsetDateTime,
     pub sent_at: Option<OffsetDateTime>,
-}
-
-/// One rule a request broke: the JSON pointer of the field and what is wrong.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Invalid {
-    pub pointer: &'static str,
-    pub message: String,
 }
 
 pub const SUBJECT_MAX: usize = 200;

@@ -34,9 +34,7 @@ impl From<InsertError> for ApiError {
 impl From<ApiError> for Problem {
     fn from(error: ApiError) -> Problem {
         match error {
-            ApiError::Invalid(problems) => {
-                Problem::invalid_fields(problems.into_iter().map(|p| (p.pointer, p.message)))
-            }
+            ApiError::Invalid(problems) => Invalid::problem(problems),
             ApiError::NotFound(_) => Problem::not_found(error.to_string()),
             ApiError::KeyReused => Problem::key_reused(error.to_string()),
             ApiError::Store(_) => Problem::internal(error),

@@ -1,6 +1,7 @@
 //! Policies and their rules. No HTTP, no SQL.
 
 use nfip_kit::validate;
+pub use nfip_kit::validate::Invalid;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -53,13 +54,6 @@ pub struct Policy {
     pub status: PolicyStatus,
     pub created_at: OffsetDateTime,
     pub cancelled_at: Option<OffsetDateTime>,
-}
-
-/// One rule a request broke: the JSON pointer of the field and what is wrong.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Invalid {
-    pub pointer: &'static str,
-    pub message: String,
 }
 
 pub const HOLDER_MAX: usize = 200;

@@ -36,9 +36,7 @@ impl From<InsertError> for ApiError {
 impl From<ApiError> for Problem {
     fn from(error: ApiError) -> Problem {
         match error {
-            ApiError::Invalid(problems) => {
-                Problem::invalid_fields(problems.into_iter().map(|p| (p.pointer, p.message)))
-            }
+            ApiError::Invalid(problems) => Invalid::problem(problems),
             ApiError::BadParameter(name, detail) => Problem::invalid_parameter(name, detail),
             ApiError::NotFound(_) => Problem::not_found(error.to_string()),
             ApiError::KeyReused => Problem::key_reused(error.to_string()),
