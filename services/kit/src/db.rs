@@ -4,6 +4,7 @@
 //! `ON CONFLICT`, `RETURNING`) so the same queries and migrations run on both backends, and run
 //! it with [`query`] (see [`sql`] for how each backend runs it).
 
+mod checkpoint;
 mod sql;
 mod sqlite;
 
@@ -65,11 +66,8 @@ pub enum DbError {
     },
     #[error("cannot connect to {url}: {source}")]
     Connect { url: String, source: sqlx::Error },
-    #[error("cannot open {url}: {source}")]
-    Open {
-        url: String,
-        source: rusqlite::Error,
-    },
+    #[error("cannot open {url}: {why}")]
+    Open { url: String, why: String },
     #[error("cannot migrate {url}: {source}")]
     Migrate {
         url: String,
@@ -198,11 +196,10 @@ impl Db {
                 let options = url_for_sqlx
                     .split_once('?')
                     .map_or("", |(_, options)| options);
-                let sqlite =
-                    sqlite::Sqlite::open(file, options).map_err(|source| DbError::Open {
-                        url: redact(url),
-                        source,
-                    })?;
+                let sqlite = sqlite::Sqlite::open(file, options).map_err(|why| DbError::Open {
+                    url: redact(url),
+                    why,
+                })?;
                 Inner::Sqlite(Arc::new(sqlite))
             }
             Backend::Postgres => Inner::Postgres(pool),

@@ -13,6 +13,7 @@
 //!   nothing is answered from a write that is not committed yet.
 //! - A transaction ([`Tx`](super::Tx)) holds the connection from begin to commit, as a
 //!   savepoint in a batch.
+//! - Commits never copy the WAL back into the database: a thread does, see `checkpoint`.
 
 use std::collections::VecDeque;
 use std::path::Path;
@@ -23,6 +24,7 @@ use std::time::Duration;
 use tokio::sync::{Mutex, MutexGuard, OwnedMutexGuard};
 
 use super::Waiting;
+use super::checkpoint::Checkpointer;
 use super::sql::{Query, Row, sqlite_error};
 
 /// How many failed batches are remembered for their writers to learn of (far more than can
@@ -42,13 +44,15 @@ pub(super) struct State {
     last: u64,
     /// Batches whose commit failed, and why.
     failed: VecDeque<(u64, String)>,
+    /// Checkpoints the WAL, for a database this process writes.
+    checkpointer: Option<Checkpointer>,
 }
 
 impl Sqlite {
     /// Opens the file at `path` (read-only with `mode=ro` in `options`): WAL,
     /// `synchronous=NORMAL` (a commit survives `kill -9`), a 5 s busy timeout, foreign keys on,
     /// room for every statement the process prepares.
-    pub(super) fn open(path: &Path, options: &str) -> rusqlite::Result<Sqlite> {
+    pub(super) fn open(path: &Path, options: &str) -> Result<Sqlite, String> {
         use rusqlite::OpenFlags;
         let mode = options
             .split('&')
@@ -59,18 +63,38 @@ impl Sqlite {
             "rw" => OpenFlags::SQLITE_OPEN_READ_WRITE,
             _ => OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
         } | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let connection = rusqlite::Connection::open_with_flags(path, flags)?;
-        connection.busy_timeout(Duration::from_secs(5))?;
-        connection.execute_batch(
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
-        )?;
-        connection.set_prepared_statement_cache_capacity(64);
-        Ok(Sqlite(Arc::new(Mutex::new(State {
+        let read_only = mode == "ro";
+        let connection = rusqlite::Connection::open_with_flags(path, flags)
+            .and_then(|connection| {
+                connection.busy_timeout(Duration::from_secs(5))?;
+                connection.execute_batch(
+                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                     PRAGMA foreign_keys = ON;",
+                )?;
+                if !read_only {
+                    // The checkpointer's thread does it (see `checkpoint`).
+                    connection.execute_batch("PRAGMA wal_autocheckpoint = 0;")?;
+                }
+                connection.set_prepared_statement_cache_capacity(64);
+                Ok(connection)
+            })
+            .map_err(|error| error.to_string())?;
+        let shared = Arc::new(Mutex::new(State {
             connection: Some(connection),
             open: None,
             last: 0,
             failed: VecDeque::new(),
-        }))))
+            checkpointer: None,
+        }));
+        if !read_only {
+            let checkpointer = Checkpointer::spawn(path, Arc::downgrade(&shared))
+                .map_err(|error| format!("cannot start the checkpoint thread: {error}"))?;
+            shared
+                .try_lock()
+                .expect("nobody else has it yet")
+                .checkpointer = Some(checkpointer);
+        }
+        Ok(Sqlite(shared))
     }
 
     async fn lock(&self, waiting: &AtomicUsize) -> MutexGuard<'_, State> {
@@ -160,6 +184,7 @@ impl Sqlite {
             state.commit();
         }
         state.connection = None;
+        state.checkpointer = None;
     }
 }
 
@@ -198,7 +223,7 @@ impl State {
     }
 
     /// Commits the open batch, or records why it could not be.
-    fn commit(&mut self) {
+    pub(super) fn commit(&mut self) {
         let Some(batch) = self.open else { return };
         let Some(connection) = &self.connection else {
             self.fail(batch, String::from("the database was closed"));
@@ -215,6 +240,9 @@ impl State {
             return;
         }
         self.open = None;
+        if let Some(checkpointer) = &mut self.checkpointer {
+            checkpointer.committed();
+        }
     }
 
     fn fail(&mut self, batch: u64, why: String) {
