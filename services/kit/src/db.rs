@@ -211,14 +211,6 @@ impl Db {
         })
     }
 
-    /// PostgreSQL's pool (`None` on SQLite, which has one connection).
-    pub fn pool(&self) -> Option<&AnyPool> {
-        match &self.inner {
-            Inner::Sqlite(_) => None,
-            Inner::Postgres(pool) => Some(pool),
-        }
-    }
-
     /// Connections: (open, idle, at most).
     pub fn connections(&self) -> (u32, u32, u32) {
         match &self.inner {

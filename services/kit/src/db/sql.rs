@@ -4,19 +4,20 @@
 //!   no thread hop per query. A statement takes tens of microseconds, so the task that runs it
 //!   holds its runtime thread for no longer than a small JSON parse would; every statement is
 //!   prepared once and cached.
-//! - **PostgreSQL** runs through sqlx's pool, as before.
+//! - **PostgreSQL** runs through sqlx's pool.
 //!
-//! SQL is written once for both (`$1` placeholders, which SQLite reads as `?1`). Errors are
+//! SQL is written once for both, with `$1` placeholders, which SQLite is given as `?1` (so a
+//! `$` may stand nowhere else in the SQL: pass such text as a parameter). Errors are
 //! `sqlx::Error` on both, so callers see one error type; a SQLite constraint failure is a
 //! `sqlx::Error::Database` that knows whether it is a unique violation.
 
 use std::borrow::Cow;
 use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
 
 use rusqlite::types::{FromSql, ToSql, ToSqlOutput, ValueRef};
 use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::{Any, Arguments as _};
-use std::sync::atomic::AtomicUsize;
 
 use super::sqlite::SqliteTx;
 use super::{Db, Inner, Waiting};
