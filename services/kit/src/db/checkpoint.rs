@@ -59,11 +59,22 @@ fn run(path: &PathBuf, state: &Weak<Mutex<State>>, requests: &Receiver<()>) {
     let mut connection = None;
     while requests.recv().is_ok() {
         if connection.is_none() {
-            match rusqlite::Connection::open(path) {
+            let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE
+                | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
+            match rusqlite::Connection::open_with_flags(path, flags) {
                 Ok(opened) => connection = Some(opened),
                 Err(error) => {
-                    tracing::warn!(%error, path = %path.display(), "cannot open the database to checkpoint it");
-                    continue;
+                    // Commits checkpoint again, as SQLite does by default, so the WAL stays
+                    // bounded.
+                    tracing::warn!(%error, path = %path.display(), "cannot open the database to checkpoint it; commits will");
+                    if let Some(state) = state.upgrade()
+                        && let Some(connection) = &state.blocking_lock().connection
+                        && let Err(error) =
+                            connection.execute_batch("PRAGMA wal_autocheckpoint = 1000;")
+                    {
+                        tracing::warn!(%error, "cannot turn SQLite's own checkpoints back on");
+                    }
+                    return;
                 }
             }
         }

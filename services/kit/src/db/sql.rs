@@ -182,6 +182,7 @@ impl Query {
             statement.raw_bind_parameter(index + 1, value)?;
         }
         let width = statement.column_count();
+        let read_only = statement.readonly();
         if width == 0 {
             let changed = statement.raw_execute()?;
             return Ok((Vec::new(), changed as u64));
@@ -203,12 +204,19 @@ impl Query {
             }));
         }
         drop(cursor);
-        Ok((rows, connection.changes()))
+        // A read changed nothing (SQLite would say what the last write changed).
+        let changed = if read_only { 0 } else { connection.changes() };
+        Ok((rows, changed))
     }
 }
 
 /// `$1` as SQLite's `?1`: the same numbered parameter, read the same way by both backends.
 fn numbered(sql: &str) -> Cow<'_, str> {
+    debug_assert!(
+        sql.match_indices('$')
+            .all(|(at, _)| sql[at + 1..].starts_with(|c: char| c.is_ascii_digit())),
+        "a `$` that is not a placeholder: {sql}"
+    );
     if sql.contains('$') {
         Cow::Owned(sql.replace('$', "?"))
     } else {

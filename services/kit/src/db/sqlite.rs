@@ -29,7 +29,7 @@ use super::sql::{Query, Row, sqlite_error};
 
 /// How many failed batches are remembered for their writers to learn of (far more than can
 /// wait at once).
-const FAILURES_KEPT: usize = 64;
+const FAILURES_KEPT: usize = 1024;
 
 #[derive(Debug)]
 pub(super) struct Sqlite(Arc<Mutex<State>>);
@@ -37,13 +37,16 @@ pub(super) struct Sqlite(Arc<Mutex<State>>);
 #[derive(Debug)]
 pub(super) struct State {
     /// `None` once closed.
-    connection: Option<rusqlite::Connection>,
+    pub(super) connection: Option<rusqlite::Connection>,
     /// The batch collecting writes, if one is open.
     open: Option<u64>,
     /// The last batch opened.
     last: u64,
-    /// Batches whose commit failed, and why.
+    /// Batches whose commit failed, and why: the last [`FAILURES_KEPT`].
     failed: VecDeque<(u64, String)>,
+    /// The latest batch no longer in `failed` that failed: whether a batch up to it failed
+    /// is not known any more.
+    forgotten: u64,
     /// Checkpoints the WAL, for a database this process writes.
     checkpointer: Option<Checkpointer>,
 }
@@ -72,8 +75,11 @@ impl Sqlite {
                      PRAGMA foreign_keys = ON;",
                 )?;
                 if !read_only {
-                    // The checkpointer's thread does it (see `checkpoint`).
-                    connection.execute_batch("PRAGMA wal_autocheckpoint = 0;")?;
+                    // The checkpointer's thread does it (see `checkpoint`); a WAL that grew
+                    // under load is cut back to 16 MiB when it starts over.
+                    connection.execute_batch(
+                        "PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = 16777216;",
+                    )?;
                 }
                 connection.set_prepared_statement_cache_capacity(64);
                 Ok(connection)
@@ -84,6 +90,7 @@ impl Sqlite {
             open: None,
             last: 0,
             failed: VecDeque::new(),
+            forgotten: 0,
             checkpointer: None,
         }));
         if !read_only {
@@ -137,18 +144,14 @@ impl Sqlite {
         Ok(outcome)
     }
 
-    /// Waits until `batch` is committed, committing it if nobody has yet.
+    /// Waits until `batch` is committed, committing whatever batch is open: `batch` if nobody
+    /// has yet, or a later one whose writer may have gone (holding the connection, nobody is
+    /// mid-statement and no transaction is open, so committing it early only answers its
+    /// writers sooner).
     async fn committed(&self, batch: u64, waiting: &AtomicUsize) -> Result<(), sqlx::Error> {
         let mut state = self.lock(waiting).await;
-        if state.open == Some(batch) {
-            state.commit();
-        }
-        match state.failed.iter().find(|(failed, _)| *failed == batch) {
-            Some((_, why)) => Err(sqlx::Error::Protocol(format!(
-                "the transaction holding this write could not be committed: {why}"
-            ))),
-            None => Ok(()),
-        }
+        state.commit();
+        state.outcome(batch)
     }
 
     /// Starts a transaction: a savepoint in the open batch (or a new one), holding the
@@ -233,8 +236,11 @@ impl State {
             .prepare_cached("COMMIT")
             .and_then(|mut commit| commit.execute([]));
         if let Err(error) = committed {
-            if !connection.is_autocommit() {
-                let _ = connection.execute_batch("ROLLBACK");
+            if !connection.is_autocommit() && connection.execute_batch("ROLLBACK").is_err() {
+                // Stuck in a transaction nobody can end: no query may run in it. /readyz
+                // fails from now on, so the process is restarted.
+                tracing::error!(%error, "cannot commit nor roll back; closing the database");
+                self.connection = None;
             }
             self.fail(batch, error.to_string());
             return;
@@ -247,15 +253,32 @@ impl State {
 
     fn fail(&mut self, batch: u64, why: String) {
         self.open = None;
-        if self.failed.len() == FAILURES_KEPT {
-            self.failed.pop_front();
+        if self.failed.len() == FAILURES_KEPT
+            && let Some((forgotten, _)) = self.failed.pop_front()
+        {
+            self.forgotten = forgotten;
         }
         self.failed.push_back((batch, why));
+    }
+
+    /// How `batch`, which is not open any more, ended.
+    fn outcome(&self, batch: u64) -> Result<(), sqlx::Error> {
+        let failed = |why: &str| {
+            Err(sqlx::Error::Protocol(format!(
+                "the transaction holding this write could not be committed: {why}"
+            )))
+        };
+        match self.failed.iter().find(|(failed, _)| *failed == batch) {
+            Some((_, why)) => failed(why),
+            // So many batches failed since that this one's end is forgotten: it may have too.
+            None if batch <= self.forgotten => failed("too many transactions failed at once"),
+            None => Ok(()),
+        }
     }
 }
 
 /// A write waiting for its batch's commit. If its task is dropped while it waits, the batch
-/// is committed now when the connection is free, and otherwise by whoever holds it.
+/// is committed: now if the connection is free, else by a task that waits for it.
 struct Pending<'a> {
     sqlite: &'a Sqlite,
     /// `None` once the batch is settled.
@@ -264,11 +287,17 @@ struct Pending<'a> {
 
 impl Drop for Pending<'_> {
     fn drop(&mut self) {
-        if self.batch.is_some()
-            && let Ok(mut state) = self.sqlite.0.try_lock()
-            && state.open == self.batch
-        {
-            state.commit();
+        let Some(batch) = self.batch else { return };
+        let commit = move |state: &mut State| {
+            if state.open == Some(batch) {
+                state.commit();
+            }
+        };
+        if let Ok(mut state) = self.sqlite.0.try_lock() {
+            commit(&mut state);
+        } else if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let shared = Arc::clone(&self.sqlite.0);
+            runtime.spawn(async move { commit(&mut *shared.lock().await) });
         }
     }
 }
@@ -285,6 +314,13 @@ pub(super) struct SqliteTx {
 impl SqliteTx {
     pub(super) fn run(&mut self, query: &Query) -> Result<(Vec<Row>, u64), sqlx::Error> {
         let state = self.state.as_mut().ok_or(sqlx::Error::PoolClosed)?;
+        if state.open != Some(self.batch) {
+            // SQLite rolled the whole batch back on an earlier failure: nothing may run
+            // outside the transaction.
+            return Err(sqlx::Error::Protocol(String::from(
+                "the transaction was rolled back after an earlier failure",
+            )));
+        }
         let batch = self.batch;
         state.run(query, batch)
     }
@@ -297,8 +333,14 @@ impl SqliteTx {
             .execute_batch("RELEASE nfip_tx")
             .map_err(sqlite_error)?;
         self.state = None;
+        let mut pending = Pending {
+            sqlite: &self.sqlite,
+            batch: Some(self.batch),
+        };
         tokio::task::yield_now().await;
-        self.sqlite.committed(self.batch, waiting).await
+        let committed = self.sqlite.committed(self.batch, waiting).await;
+        pending.batch = None;
+        committed
     }
 }
 

@@ -124,3 +124,37 @@ async fn the_postgres_pool_size_is_configurable() {
     assert_eq!(db.connections().2, 3);
     db.close().await;
 }
+
+/// A write whose task is dropped while it waits for its batch's commit (a request timed out,
+/// say) does not leave the batch open: it is committed, and a connection opened afterwards
+/// reads it. So does a transaction dropped while its commit waits.
+#[tokio::test]
+async fn a_write_whose_waiter_is_dropped_is_committed_all_the_same() {
+    let database = TestDatabase::create(Backend::Sqlite).await;
+    let db = Db::connect(&database.url, ITEMS).await.unwrap();
+    let write = query("INSERT INTO items (id, name) VALUES (1, 'x')").execute(&db);
+    assert!(
+        polled_once_then_dropped(write).await,
+        "the write waits for its commit"
+    );
+    let mut tx = db.begin_write().await.unwrap();
+    query("INSERT INTO items (id, name) VALUES (2, 'y')")
+        .execute(&mut tx)
+        .await
+        .unwrap();
+    assert!(
+        polled_once_then_dropped(tx.commit()).await,
+        "the commit waits"
+    );
+    let reopened = Db::connect(&database.url, ITEMS).await.unwrap();
+    assert_eq!(count(&reopened).await, 2);
+}
+
+/// Polls `future` once and drops it: whether it was still pending.
+async fn polled_once_then_dropped<F: Future>(future: F) -> bool {
+    let mut future = std::pin::pin!(future);
+    std::future::poll_fn(|context| {
+        std::task::Poll::Ready(future.as_mut().poll(context).is_pending())
+    })
+    .await
+}
