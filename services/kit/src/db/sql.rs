@@ -167,25 +167,33 @@ impl Query {
         Ok(sqlx::query_with(sqlx::AssertSqlSafe(&*self.sql), args))
     }
 
-    /// Whether it only reads (on SQLite).
-    pub(super) fn is_read_only(&self, connection: &rusqlite::Connection) -> rusqlite::Result<bool> {
-        Ok(connection.prepare_cached(&numbered(&self.sql))?.readonly())
-    }
-
-    /// Runs on a SQLite connection, right here.
+    /// Runs on a SQLite connection, right here: its rows, and how many rows it changed.
     pub(super) fn run_sqlite(
         &self,
         connection: &rusqlite::Connection,
     ) -> rusqlite::Result<(Vec<Row>, u64)> {
+        Ok(self.run_sqlite_if(connection, true)?.unwrap_or_default())
+    }
+
+    /// Like [`Query::run_sqlite`], but only a statement that reads when not `writes`: `None`,
+    /// and nothing run, for one that writes.
+    pub(super) fn run_sqlite_if(
+        &self,
+        connection: &rusqlite::Connection,
+        writes: bool,
+    ) -> rusqlite::Result<Option<(Vec<Row>, u64)>> {
         let mut statement = connection.prepare_cached(&numbered(&self.sql))?;
+        let read_only = statement.readonly();
+        if !writes && !read_only {
+            return Ok(None);
+        }
         for (index, value) in self.args.iter().enumerate() {
             statement.raw_bind_parameter(index + 1, value)?;
         }
         let width = statement.column_count();
-        let read_only = statement.readonly();
         if width == 0 {
             let changed = statement.raw_execute()?;
-            return Ok((Vec::new(), changed as u64));
+            return Ok(Some((Vec::new(), changed as u64)));
         }
         let columns: Arc<[String]> = statement
             .column_names()
@@ -206,7 +214,7 @@ impl Query {
         drop(cursor);
         // A read changed nothing (SQLite would say what the last write changed).
         let changed = if read_only { 0 } else { connection.changes() };
-        Ok((rows, changed))
+        Ok(Some((rows, changed)))
     }
 }
 

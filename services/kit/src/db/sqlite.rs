@@ -120,12 +120,13 @@ impl Sqlite {
     ) -> Result<(Vec<Row>, u64), sqlx::Error> {
         let (batch, outcome) = {
             let mut state = self.lock(waiting).await;
-            let read_alone = state.open.is_none()
-                && query
-                    .is_read_only(state.connection()?)
+            if state.open.is_none() {
+                let read_alone = query
+                    .run_sqlite_if(state.connection()?, false)
                     .map_err(sqlite_error)?;
-            if read_alone {
-                return query.run_sqlite(state.connection()?).map_err(sqlite_error);
+                if let Some(outcome) = read_alone {
+                    return Ok(outcome);
+                }
             }
             let batch = state.join()?;
             let outcome = state.run(query, batch);
