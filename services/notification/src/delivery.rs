@@ -10,8 +10,9 @@ use std::time::Duration;
 use lettre::message::{Mailbox, header::ContentType};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use time::OffsetDateTime;
-use tokio::sync::{Notify, watch};
+use tokio::sync::{Notify, mpsc, watch};
 use tokio::task::JoinHandle;
+use tokio::time::Instant;
 
 use crate::domain::{self, Channel, Notification, masked};
 use crate::store::NotificationStore;
@@ -323,12 +324,54 @@ impl Default for RetryPolicy {
 const BATCH: u32 = 32;
 /// The longest the worker sleeps without looking at the queue.
 const IDLE_CHECK: Duration = Duration::from_secs(5);
+/// Notifications the API may hand the worker before it queues them for a claim instead.
+const HANDOFF_ROOM: usize = 1024;
 
-/// The background task that drains the queue. Wake it with [`Worker::wake`] after enqueueing.
+/// The background task that delivers the queue. The API hands it what it queues
+/// ([`Handoff`]); it claims from the queue what is due otherwise (retries, and what a process
+/// that died held).
 pub struct Worker {
-    wake: Arc<Notify>,
+    handoff: Handoff,
     stop: watch::Sender<bool>,
     task: JoinHandle<()>,
+}
+
+/// How the API gives the worker a notification it is queueing: queued already claimed for the
+/// worker, which is handed the row, so delivering it costs no claim (a write and a scan of the
+/// queue). When the worker has no room, the notification is queued due now and the worker woken
+/// to claim it.
+#[derive(Debug, Clone)]
+pub struct Handoff {
+    to_worker: mpsc::Sender<Notification>,
+    wake: Arc<Notify>,
+    lease: Duration,
+}
+
+/// Room in the worker's hands for one notification, reserved before it is queued.
+pub struct Reserved<'a> {
+    permit: mpsc::Permit<'a, Notification>,
+    /// Until when the queued row is the worker's.
+    pub leased_until: OffsetDateTime,
+}
+
+impl Handoff {
+    /// Room for one more, if the worker has it.
+    pub fn reserve(&self) -> Option<Reserved<'_>> {
+        let permit = self.to_worker.try_reserve().ok()?;
+        Some(Reserved {
+            permit,
+            leased_until: nfip_kit::db::now() + self.lease,
+        })
+    }
+
+    /// Gives the worker `notification`, queued with `reserved`'s lease; or, with no room
+    /// reserved, wakes the worker to claim it.
+    pub fn give(&self, reserved: Option<Reserved<'_>>, notification: Notification) {
+        match reserved {
+            Some(reserved) => reserved.permit.send(notification),
+            None => self.wake.notify_one(),
+        }
+    }
 }
 
 impl Worker {
@@ -337,42 +380,73 @@ impl Worker {
         channel: Arc<dyn Deliver>,
         retry: RetryPolicy,
     ) -> Worker {
-        let wake = Arc::new(Notify::new());
+        let (to_worker, handed) = mpsc::channel(HANDOFF_ROOM);
+        let handoff = Handoff {
+            to_worker,
+            wake: Arc::new(Notify::new()),
+            lease: retry.lease,
+        };
         let (stop, stopped) = watch::channel(false);
-        let task = tokio::spawn(run(store, channel, retry, Arc::clone(&wake), stopped));
-        Worker { wake, stop, task }
+        let inbox = Inbox {
+            handed,
+            wake: Arc::clone(&handoff.wake),
+            stopped,
+        };
+        let task = tokio::spawn(run(store, channel, retry, inbox));
+        Worker {
+            handoff,
+            stop,
+            task,
+        }
     }
 
-    /// A handle the API uses to wake the worker when it queues something.
-    pub fn waker(&self) -> Arc<Notify> {
-        Arc::clone(&self.wake)
+    /// How the API hands the worker what it queues.
+    pub fn handoff(&self) -> Handoff {
+        self.handoff.clone()
     }
 
-    /// Finishes the attempt in progress, then stops.
+    /// Finishes the attempt in progress, then stops. What it was handed and has not tried
+    /// stays queued, claimed until the lease runs out.
     pub async fn stop(self) {
         let _ = self.stop.send(true);
         let _ = self.task.await;
     }
 }
 
+/// What reaches the worker: notifications handed over, wake-ups, and the stop.
+struct Inbox {
+    handed: mpsc::Receiver<Notification>,
+    wake: Arc<Notify>,
+    stopped: watch::Receiver<bool>,
+}
+
 async fn run(
     store: NotificationStore,
     channel: Arc<dyn Deliver>,
     retry: RetryPolicy,
-    wake: Arc<Notify>,
-    mut stopped: watch::Receiver<bool>,
+    inbox: Inbox,
 ) {
+    let Inbox {
+        mut handed,
+        wake,
+        mut stopped,
+    } = inbox;
     tracing::info!(channel = channel.name(), "delivery worker started");
-    // When the earliest queued notification falls due, as far as this worker knows: the
-    // retries it scheduled, and what the queue said when it was last found idle.
+    // When to claim from the queue next: at once at the start, then when the earliest queued
+    // notification falls due as far as this worker knows (the retries it scheduled, and what the
+    // queue said when it was last found idle), at least every IDLE_CHECK.
+    let mut claim_at = Instant::now();
     let mut next_retry: Option<OffsetDateTime> = None;
-    let mut wait = Duration::ZERO;
     let mut failing = nfip_kit::backoff::Backoff::for_workers();
+    // Whether the API can still hand anything over (not once every handle is gone).
+    let mut open = true;
     loop {
-        if !wait.is_zero() {
+        let mut due = Vec::new();
+        if Instant::now() < claim_at {
             tokio::select! {
-                () = wake.notified() => {}
-                () = tokio::time::sleep(wait) => {}
+                received = handed.recv_many(&mut due, BATCH as usize), if open => open = received > 0,
+                () = wake.notified() => claim_at = Instant::now(),
+                () = tokio::time::sleep_until(claim_at) => {}
                 _ = stopped.changed() => {}
             }
         }
@@ -380,20 +454,28 @@ async fn run(
             break;
         }
         let now = nfip_kit::db::now();
-        let due = match store.claim_due(now, now + retry.lease, BATCH).await {
-            Ok(due) => due,
-            Err(error) => {
-                // Claiming writes: a full disk lands here. One line per step of the backoff.
-                wait = failing.failed();
-                tracing::warn!(%error, "cannot claim from the queue; trying again in {wait:?}");
-                continue;
+        let mut claimed = None;
+        let mut backing_off = false;
+        if Instant::now() >= claim_at {
+            match store.claim_due(now, now + retry.lease, BATCH).await {
+                Ok(rows) => {
+                    if failing.succeeded() {
+                        tracing::info!("the queue takes claims again");
+                    }
+                    claimed = Some(rows.len());
+                    due.extend(rows);
+                }
+                Err(error) => {
+                    // Claiming writes: a full disk lands here. One line per step of the backoff.
+                    let wait = failing.failed();
+                    tracing::warn!(%error, "cannot claim from the queue; trying again in {wait:?}");
+                    claim_at = Instant::now() + wait;
+                    backing_off = true;
+                }
             }
-        };
-        if failing.succeeded() {
-            tracing::info!("the queue takes claims again");
-        }
-        if next_retry.is_some_and(|at| at <= now) {
-            next_retry = None;
+            if next_retry.is_some_and(|at| at <= now) {
+                next_retry = None;
+            }
         }
         let mut sent = Vec::new();
         for notification in &due {
@@ -413,7 +495,7 @@ async fn run(
         if !sent.is_empty() {
             log_unrecorded(store.mark_sent(&sent, nfip_kit::db::now()).await);
         }
-        if due.is_empty() {
+        if claimed == Some(0) {
             // Idle: ask the queue when its next notification falls due (it may have been
             // scheduled by an earlier life of the process).
             match store.next_due().await {
@@ -421,16 +503,25 @@ async fn run(
                 Err(error) => tracing::warn!(%error, "cannot read the queue"),
             }
         }
-        wait = if due.len() == BATCH as usize {
-            Duration::ZERO
-        } else {
-            next_retry
-                .and_then(|at| Duration::try_from(at - nfip_kit::db::now()).ok())
-                .unwrap_or(IDLE_CHECK)
-                .clamp(Duration::from_millis(1), IDLE_CHECK)
-        };
+        if let Some(claimed) = claimed {
+            claim_at = Instant::now()
+                + if claimed == BATCH as usize {
+                    Duration::ZERO
+                } else {
+                    until(next_retry)
+                };
+        } else if next_retry.is_some() && !backing_off {
+            claim_at = claim_at.min(Instant::now() + until(next_retry));
+        }
     }
     tracing::info!("delivery worker stopped");
+}
+
+/// How long until `at` (at least a millisecond), or IDLE_CHECK if that is sooner or unknown.
+fn until(at: Option<OffsetDateTime>) -> Duration {
+    at.and_then(|at| Duration::try_from(at - nfip_kit::db::now()).ok())
+        .unwrap_or(IDLE_CHECK)
+        .clamp(Duration::from_millis(1), IDLE_CHECK)
 }
 
 /// `nfip_notification_deliveries_total{channel, outcome}`: sent, failed for good, or to retry.

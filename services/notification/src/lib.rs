@@ -8,13 +8,11 @@ pub mod domain;
 pub mod error;
 pub mod store;
 
-use std::sync::Arc;
-
 use axum::{Extension, Router};
+use delivery::Handoff;
 use nfip_kit::auth::Callers;
 use nfip_kit::metrics::Gauges;
 use nfip_kit::spec::About;
-use tokio::sync::Notify;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 pub use store::NotificationStore;
@@ -22,8 +20,8 @@ pub use store::NotificationStore;
 #[derive(Debug, Clone)]
 pub struct AppState {
     pub notifications: NotificationStore,
-    /// Wakes the delivery worker when a notification is queued.
-    pub wake: Arc<Notify>,
+    /// Gives the delivery worker what is queued.
+    pub handoff: Handoff,
 }
 
 const ABOUT: About = About {

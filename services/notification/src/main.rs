@@ -62,7 +62,7 @@ async fn run(cli: Cli) -> Result<(), String> {
     let app = nfip_notification::app(
         AppState {
             notifications,
-            wake: worker.waker(),
+            handoff: worker.handoff(),
         },
         cli.service.callers.load()?,
     );

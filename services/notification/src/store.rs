@@ -34,12 +34,15 @@ impl NotificationStore {
         &self.db
     }
 
-    /// Queues a message for delivery now.
+    /// Queues a message for delivery now; or, with `leased_until`, queues it already claimed
+    /// until then by a worker that has it in hand (the lease a claim would take), so delivering
+    /// it needs no claim. If that worker dies first, the lease runs out and any worker claims it.
     #[tracing::instrument(level = "debug", name = "db write", skip_all, fields(db.operation.name = "enqueue"))]
     pub async fn enqueue(
         &self,
         message: Message,
         idempotency: Option<(&str, &str)>,
+        leased_until: Option<OffsetDateTime>,
     ) -> Result<Inserted<Notification>, InsertError> {
         let now = db::now();
         let notification = Notification {
@@ -48,14 +51,14 @@ impl NotificationStore {
             status: Status::Queued,
             attempts: 0,
             last_error: None,
-            next_attempt_at: now,
+            next_attempt_at: leased_until.unwrap_or(now),
             created_at: now,
             sent_at: None,
         };
         let m = &notification.message;
         let insert = nfip_kit::db::query(format!(
             "INSERT INTO notifications ({COLUMNS}, idempotency_key, request_json) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, 0, NULL, $8, $8, NULL, $9, $10) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 0, NULL, $8, $9, NULL, $10, $11) \
              ON CONFLICT (idempotency_key) DO NOTHING"
         ))
         .bind(notification.id.to_string())
@@ -65,6 +68,7 @@ impl NotificationStore {
         .bind(m.body.as_str())
         .bind(m.policy_id.map(|id| id.to_string()))
         .bind(Status::Queued.as_str())
+        .bind(db::timestamp(notification.next_attempt_at))
         .bind(db::timestamp(now));
         let keyed = KeyedInsert {
             table: "notifications",

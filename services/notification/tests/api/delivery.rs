@@ -1,5 +1,9 @@
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use nfip_notification::domain::{Channel, Message};
+use time::format_description::well_known::Rfc3339;
 
 use serde_json::{Value, json};
 
@@ -93,6 +97,21 @@ nfip_kit_test::backend_tests! {
         assert_eq!(other.status(), 422);
         assert_eq!(app.stored().await, 1);
         app.worker.unwrap().stop().await;
+    }
+
+    async fn a_notification_handed_to_a_worker_that_died_is_delivered_when_its_lease_ends(db) {
+        // Queued as the API queues what it hands its worker: claimed until the lease ends. That
+        // worker is gone; another, started now, delivers it once the lease has run out.
+        let app = spawn_app(db, Flaky::new(0, true), FAST_RETRY).await;
+        let message = Message::validate(Channel::Email, "ada@example.org", Some("Hi"), "Active.", None).unwrap();
+        let leased_until = nfip_kit::db::now() + Duration::from_millis(300);
+        let (orphan, _) = app.store.enqueue(message, None, Some(leased_until)).await.unwrap().into_parts();
+        let url = format!("/api/notifications/{}", orphan.id);
+        assert_eq!(app.get(&url).await.json::<Value>().await.unwrap()["status"], "queued");
+        let sent = app.settled(&url).await;
+        assert_eq!((sent["status"].as_str(), sent["attempts"].as_u64()), (Some("sent"), Some(1)));
+        let delivered_at = time::OffsetDateTime::parse(sent["sent_at"].as_str().unwrap(), &Rfc3339).unwrap();
+        assert!(delivered_at >= leased_until, "not before the lease ended: {sent}");
     }
 }
 

@@ -47,7 +47,7 @@ pub async fn spawn_app(
     let client = TestClient::spawn(nfip_notification::app(
         AppState {
             notifications: store.clone(),
-            wake: worker.waker(),
+            handoff: worker.handoff(),
         },
         nfip_kit_test::callers(),
     ))
