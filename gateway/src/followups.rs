@@ -12,7 +12,7 @@ use nfip_kit::telemetry;
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 
-use crate::journal::{Abandoned, PendingNotification};
+use crate::journal::{Abandoned, Claimed, PendingNotification};
 use crate::purchase::Order;
 use crate::purchase::keys::{Keys, Step};
 use crate::purchase::saga::compensate;
@@ -66,20 +66,10 @@ async fn run(state: AppState, mut stopped: watch::Receiver<bool>) {
             continue;
         };
         for purchase in &abandoned {
-            within(
-                &purchase.request_id,
-                &purchase.traceparent,
-                undo(&state, purchase),
-            )
-            .await;
+            within(&purchase.claimed, undo(&state, purchase)).await;
         }
         for pending in &notifications {
-            within(
-                &pending.request_id,
-                &pending.traceparent,
-                notify(&state, pending),
-            )
-            .await;
+            within(&pending.claimed, notify(&state, pending)).await;
         }
         if abandoned.len() == BATCH as usize || notifications.len() == BATCH as usize {
             continue;
@@ -165,9 +155,10 @@ async fn prune(state: &AppState) {
 
 /// Runs `work` as part of the purchase's original request, so its logs and upstream calls carry
 /// the same request id and trace.
-async fn within<F: Future<Output = ()>>(request_id: &str, traceparent: &str, work: F) {
+async fn within<F: Future<Output = ()>>(claimed: &Claimed, work: F) {
+    let request_id = claimed.request_id.as_str();
     let span = tracing::info_span!("followup", id = request_id, trace = tracing::field::Empty);
-    let trace = telemetry::continue_trace(&span, Traceparent::parse(traceparent));
+    let trace = telemetry::continue_trace(&span, Traceparent::parse(&claimed.traceparent));
     span.record("trace", tracing::field::display(&trace.trace_id));
     let context = RequestContext {
         request_id: request_id.to_owned(),
@@ -189,16 +180,21 @@ async fn undo(state: &AppState, purchase: &Abandoned) {
         }
     };
     let deadline = Deadline::after(state.settings.deadline);
-    let keys = Keys {
-        stem: &purchase.upstream_key,
-        attempt: purchase.attempt,
-    };
-    let recorded = match compensate(&state.services, &keys, &order, &new_policy, deadline).await {
-        Ok(()) => state.journal.compensated(&purchase.purchase).await,
+    let claimed = &purchase.claimed;
+    let undone = compensate(
+        &state.services,
+        &keys(claimed),
+        &order,
+        &new_policy,
+        deadline,
+    )
+    .await;
+    let recorded = match undone {
+        Ok(()) => state.journal.compensated(&claimed.purchase).await,
         Err(error) => {
             let retry_at = db::now() + state.settings.followup_retry;
             tracing::warn!("undoing failed ({error}); trying again at {retry_at}");
-            state.journal.postpone(&purchase.purchase, retry_at).await
+            state.journal.postpone(&claimed.purchase, retry_at).await
         }
     };
     if let Err(error) = recorded {
@@ -213,16 +209,12 @@ async fn notify(state: &AppState, pending: &PendingNotification) {
             tracing::error!(%error, "unreadable pending notification; dropping it");
             let _ = state
                 .journal
-                .notification_tried(&pending.purchase, None)
+                .notification_tried(&pending.claimed.purchase, None)
                 .await;
             return;
         }
     };
-    let key = Keys {
-        stem: &pending.upstream_key,
-        attempt: pending.attempt,
-    }
-    .of(Step::Notification);
+    let key = keys(&pending.claimed).of(Step::Notification);
     let deadline = Deadline::after(state.settings.deadline);
     let retry_at = match state
         .services
@@ -252,9 +244,17 @@ async fn notify(state: &AppState, pending: &PendingNotification) {
     };
     if let Err(error) = state
         .journal
-        .notification_tried(&pending.purchase, retry_at)
+        .notification_tried(&pending.claimed.purchase, retry_at)
         .await
     {
         tracing::error!(%error, "cannot record the notification attempt");
+    }
+}
+
+/// The keys of the claimed attempt's upstream calls.
+fn keys(claimed: &Claimed) -> Keys<'_> {
+    Keys {
+        stem: &claimed.upstream_key,
+        attempt: claimed.attempt,
     }
 }

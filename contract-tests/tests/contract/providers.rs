@@ -54,7 +54,7 @@ impl Real {
                     notifications: nfip_notification::NotificationStore::connect(&db.url)
                         .await
                         .unwrap(),
-                    wake: Default::default(),
+                    handoff: Default::default(),
                 },
                 callers(),
             ),

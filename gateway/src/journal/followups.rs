@@ -2,7 +2,7 @@
 //! confirmations, and forgetting purchases older than the retention. Each of its queries reads
 //! one index range, whatever the journal's size.
 
-use nfip_kit::db;
+use nfip_kit::db::{self, Row};
 use time::OffsetDateTime;
 
 use super::{
@@ -10,28 +10,44 @@ use super::{
     upstream_key_of,
 };
 
-/// A purchase the follow-up worker took over to undo.
+/// What the follow-up worker holds of a purchase it took over: the purchase and attempt, the
+/// stem of the attempt's upstream keys, and the request it came from (for its logs and trace).
 #[derive(Debug, Clone)]
-pub struct Abandoned {
+pub struct Claimed {
     pub purchase: PurchaseKey,
     pub upstream_key: String,
     pub attempt: i64,
-    pub order: String,
-    pub policy_request: String,
     pub request_id: String,
     pub traceparent: String,
+}
+
+impl Claimed {
+    fn of(row: &Row) -> Result<Claimed, sqlx::Error> {
+        let purchase = purchase_of(row)?;
+        Ok(Claimed {
+            upstream_key: upstream_key_of(row, &purchase)?,
+            purchase,
+            attempt: row.try_get("attempt")?,
+            request_id: row.try_get("request_id")?,
+            traceparent: row.try_get("traceparent")?,
+        })
+    }
+}
+
+/// A purchase the follow-up worker took over to undo.
+#[derive(Debug, Clone)]
+pub struct Abandoned {
+    pub claimed: Claimed,
+    pub order: String,
+    pub policy_request: String,
 }
 
 /// A notification the follow-up worker took over to send.
 #[derive(Debug, Clone)]
 pub struct PendingNotification {
-    pub purchase: PurchaseKey,
-    pub upstream_key: String,
-    pub attempt: i64,
+    pub claimed: Claimed,
     pub request: String,
     pub attempts: i64,
-    pub request_id: String,
-    pub traceparent: String,
 }
 
 impl Journal {
@@ -89,26 +105,18 @@ impl Journal {
         lease_until: OffsetDateTime,
         limit: u32,
     ) -> Result<Vec<Abandoned>, sqlx::Error> {
-        let rows = nfip_kit::db::query(claim_abandoned_sql())
+        nfip_kit::db::query(claim_abandoned_sql())
             .bind(db::timestamp(now))
             .bind(db::timestamp(lease_until))
             .bind(i64::from(limit))
-            .fetch_all(&self.db)
-            .await?;
-        rows.iter()
-            .map(|row| {
-                let purchase = purchase_of(row)?;
+            .fetch_all_as(&self.db, |row| {
                 Ok(Abandoned {
-                    upstream_key: upstream_key_of(row, &purchase)?,
-                    purchase,
-                    attempt: row.try_get("attempt")?,
+                    claimed: Claimed::of(row)?,
                     order: row.try_get("order_json")?,
                     policy_request: row.try_get("policy_request")?,
-                    request_id: row.try_get("request_id")?,
-                    traceparent: row.try_get("traceparent")?,
                 })
             })
-            .collect()
+            .await
     }
 
     /// An undoing the worker could not finish: try again at `retry_at`.
@@ -139,26 +147,18 @@ impl Journal {
         lease_until: OffsetDateTime,
         limit: u32,
     ) -> Result<Vec<PendingNotification>, sqlx::Error> {
-        let rows = nfip_kit::db::query(CLAIM_NOTIFICATIONS)
+        nfip_kit::db::query(CLAIM_NOTIFICATIONS)
             .bind(db::timestamp(now))
             .bind(db::timestamp(lease_until))
             .bind(i64::from(limit))
-            .fetch_all(&self.db)
-            .await?;
-        rows.iter()
-            .map(|row| {
-                let purchase = purchase_of(row)?;
+            .fetch_all_as(&self.db, |row| {
                 Ok(PendingNotification {
-                    upstream_key: upstream_key_of(row, &purchase)?,
-                    purchase,
-                    attempt: row.try_get("attempt")?,
+                    claimed: Claimed::of(row)?,
                     request: row.try_get("notify_request")?,
                     attempts: row.try_get("notify_attempts")?,
-                    request_id: row.try_get("request_id")?,
-                    traceparent: row.try_get("traceparent")?,
                 })
             })
-            .collect()
+            .await
     }
 
     /// A pending notification was sent (`retry_at` None) or failed again. Either way the

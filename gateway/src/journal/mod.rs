@@ -17,7 +17,7 @@ use nfip_kit::Db;
 use nfip_kit::db::{DbError, Migration};
 
 pub use claims::{Claim, Lookup, NewEntry, Outcome};
-pub use followups::{Abandoned, PendingNotification};
+pub use followups::{Abandoned, Claimed, PendingNotification};
 pub use ownership::Resource;
 pub use state::PurchaseState;
 

@@ -127,7 +127,7 @@ nfip_kit_test::backend_tests! {
         claim(&journal, "a", "order", "policy-1", past()).await;
         let taken = journal.claim_abandoned(db::now(), soon(), 10).await.unwrap();
         assert_eq!(taken.len(), 1);
-        assert_eq!((&taken[0].purchase, taken[0].upstream_key.as_str(), taken[0].attempt), (&k, "stem", 1));
+        assert_eq!((&taken[0].claimed.purchase, taken[0].claimed.upstream_key.as_str(), taken[0].claimed.attempt), (&k, "stem", 1));
         // The slow run finishes, too late: it must not answer as if it had bought.
         assert!(!journal.finish(&k, 1, done(&answer()), None).await.unwrap());
         journal.abandon(&k, 1, None).await.unwrap();
@@ -156,7 +156,7 @@ nfip_kit_test::backend_tests! {
         journal.finish(&k, 1, done(&answer()), Some(("{\"to\": \"a@b.co\"}", db::now()))).await.unwrap();
         let due = journal.claim_notifications(db::now() + Duration::from_millis(1), soon(), 10).await.unwrap();
         assert_eq!(due.len(), 1);
-        assert_eq!((due[0].request.as_str(), due[0].attempts, due[0].request_id.as_str()), ("{\"to\": \"a@b.co\"}", 0, "req"));
+        assert_eq!((due[0].request.as_str(), due[0].attempts, due[0].claimed.request_id.as_str()), ("{\"to\": \"a@b.co\"}", 0, "req"));
         assert!(journal.claim_notifications(db::now(), soon(), 10).await.unwrap().is_empty(), "leased");
         journal.notification_tried(&k, Some(past())).await.unwrap();
         let again = journal.claim_notifications(db::now(), soon(), 10).await.unwrap();
@@ -197,10 +197,10 @@ nfip_kit_test::backend_tests! {
 
         let journal = Journal::connect(&db.url).await.unwrap();
         let mut taken = journal.claim_abandoned(db::now(), soon(), 10).await.unwrap();
-        taken.sort_by_key(|a| a.purchase.key.len());
+        taken.sort_by_key(|a| a.claimed.purchase.key.len());
         assert_eq!(taken.len(), 2);
-        assert_eq!((taken[0].purchase.client.as_str(), taken[0].upstream_key.as_str()), ("", "short-key"));
+        assert_eq!((taken[0].claimed.purchase.client.as_str(), taken[0].claimed.upstream_key.as_str()), ("", "short-key"));
         assert_eq!(taken[0].order, "{\"zipcode\":\"33139\"}");
-        assert!(taken[1].upstream_key.starts_with("sha256:") && taken[1].upstream_key.len() == 71);
+        assert!(taken[1].claimed.upstream_key.starts_with("sha256:") && taken[1].claimed.upstream_key.len() == 71);
     }
 }

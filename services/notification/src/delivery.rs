@@ -354,6 +354,18 @@ pub struct Reserved<'a> {
     pub leased_until: OffsetDateTime,
 }
 
+impl Default for Handoff {
+    /// A handoff to no worker: everything is queued due, for whichever worker claims it.
+    fn default() -> Handoff {
+        let (to_worker, _) = mpsc::channel(1);
+        Handoff {
+            to_worker,
+            wake: Arc::default(),
+            lease: Duration::ZERO,
+        }
+    }
+}
+
 impl Handoff {
     /// Room for one more, if the worker has it.
     pub fn reserve(&self) -> Option<Reserved<'_>> {

@@ -125,7 +125,7 @@ impl Stack {
             nfip_notification::app(
                 nfip_notification::AppState {
                     notifications,
-                    wake: worker.waker(),
+                    handoff: worker.handoff(),
                 },
                 callers(),
             ),
