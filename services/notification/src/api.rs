@@ -2,7 +2,7 @@
 
 use axum::extract::State;
 use nfip_kit::BadId;
-use nfip_kit::{Created, IdempotencyKey, IdempotencyKeyHeader, Inserted, Json, Path, Problem};
+use nfip_kit::{Created, IdempotencyKey, IdempotencyKeyHeader, Json, Path, Problem};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
@@ -180,20 +180,11 @@ pub async fn create_notification(
     )
     .map_err(ApiError::Invalid)?;
     let canonical = serde_json::to_string(&request).expect("a request serializes");
-    let key = idempotency_key.0.as_deref();
-    let reserved = state.handoff.reserve();
-    let leased_until = reserved.as_ref().map(|reserved| reserved.leased_until);
+    let idempotency = idempotency_key.0.map(|key| (key, canonical));
     let inserted = state
-        .notifications
-        .enqueue(
-            message,
-            key.map(|key| (key, canonical.as_str())),
-            leased_until,
-        )
+        .handoff
+        .queue(&state.notifications, message, idempotency)
         .await?;
-    if let Inserted::New(notification) = &inserted {
-        state.handoff.give(reserved, notification.clone());
-    }
     let (notification, replayed) = inserted.into_parts();
     let location = format!("/api/notifications/{}", notification.id);
     Ok(Created::at(location, Notification::from(notification))

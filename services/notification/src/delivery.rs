@@ -14,7 +14,10 @@ use tokio::sync::{Notify, mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use crate::domain::{self, Channel, Notification, masked};
+use nfip_kit::Inserted;
+use nfip_kit::db::InsertError;
+
+use crate::domain::{self, Channel, Message, Notification, masked};
 use crate::store::NotificationStore;
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -348,10 +351,10 @@ pub struct Handoff {
 }
 
 /// Room in the worker's hands for one notification, reserved before it is queued.
-pub struct Reserved<'a> {
-    permit: mpsc::Permit<'a, Notification>,
+struct Reserved {
+    permit: mpsc::OwnedPermit<Notification>,
     /// Until when the queued row is the worker's.
-    pub leased_until: OffsetDateTime,
+    leased_until: OffsetDateTime,
 }
 
 impl Default for Handoff {
@@ -367,9 +370,41 @@ impl Default for Handoff {
 }
 
 impl Handoff {
+    /// Queues `message` (keyed by an idempotency key and the request it was sent with) and gives
+    /// it to the worker, in a task of its own: a caller that goes away meanwhile (its client
+    /// hung up) leaves the message queued and handed over all the same, not leased to a worker
+    /// that never got it.
+    pub async fn queue(
+        &self,
+        store: &NotificationStore,
+        message: Message,
+        idempotency: Option<(String, String)>,
+    ) -> Result<Inserted<Notification>, InsertError> {
+        let (handoff, store) = (self.clone(), store.clone());
+        let queued = tokio::spawn(async move {
+            let reserved = handoff.reserve();
+            let idempotency = idempotency
+                .as_ref()
+                .map(|(key, request)| (key.as_str(), request.as_str()));
+            let leased_until = reserved.as_ref().map(|reserved| reserved.leased_until);
+            let inserted = store.enqueue(message, idempotency, leased_until).await?;
+            if let Inserted::New(notification) = &inserted {
+                handoff.give(reserved, notification.clone());
+            }
+            Ok(inserted)
+        });
+        match queued.await {
+            Ok(inserted) => inserted,
+            Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
+            Err(error) => Err(InsertError::Database(sqlx::Error::Protocol(format!(
+                "queueing stopped: {error}"
+            )))),
+        }
+    }
+
     /// Room for one more, if the worker has it.
-    pub fn reserve(&self) -> Option<Reserved<'_>> {
-        let permit = self.to_worker.try_reserve().ok()?;
+    fn reserve(&self) -> Option<Reserved> {
+        let permit = self.to_worker.clone().try_reserve_owned().ok()?;
         Some(Reserved {
             permit,
             leased_until: nfip_kit::db::now() + self.lease,
@@ -378,9 +413,11 @@ impl Handoff {
 
     /// Gives the worker `notification`, queued with `reserved`'s lease; or, with no room
     /// reserved, wakes the worker to claim it.
-    pub fn give(&self, reserved: Option<Reserved<'_>>, notification: Notification) {
+    fn give(&self, reserved: Option<Reserved>, notification: Notification) {
         match reserved {
-            Some(reserved) => reserved.permit.send(notification),
+            Some(reserved) => {
+                reserved.permit.send(notification);
+            }
             None => self.wake.notify_one(),
         }
     }
