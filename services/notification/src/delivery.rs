@@ -381,7 +381,7 @@ impl Handoff {
         idempotency: Option<(String, String)>,
     ) -> Result<Inserted<Notification>, InsertError> {
         let (handoff, store) = (self.clone(), store.clone());
-        let queued = tokio::spawn(async move {
+        let queued = nfip_kit::context::spawn(async move {
             let reserved = handoff.reserve();
             let idempotency = idempotency
                 .as_ref()
