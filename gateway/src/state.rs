@@ -17,7 +17,7 @@ use crate::upstream::billing::BillingService;
 use crate::upstream::notification::NotificationService;
 use crate::upstream::policy::PolicyService;
 use crate::upstream::risk::RiskService;
-use crate::upstream::{CallPolicy, Upstream};
+use crate::upstream::{self, CallPolicy, Upstream};
 use crate::web::Site;
 
 /// Where the services are, and how to call them.
@@ -142,7 +142,9 @@ impl Services {
             None => Vec::new(),
         };
         let (endpoints, calls) = (&settings.endpoints, settings.calls);
-        let upstream = |name, endpoint: &Endpoint| Upstream::new(name, endpoint, calls, &roots);
+        let http = upstream::http_client(calls, &roots)?;
+        let upstream =
+            |name, endpoint: &Endpoint| Upstream::new(name, endpoint, calls, http.clone());
         Ok(Services {
             risk: RiskService(upstream("risk", &endpoints.risk)?),
             policy: PolicyService(upstream("policy", &endpoints.policy)?),

@@ -61,13 +61,36 @@ pub struct Upstream {
     breaker: Breaker,
 }
 
+/// The HTTP client every upstream calls through (it keeps a pool of connections per service):
+/// `policy`'s timeouts, trusting `roots` besides the system's certificates for `https://`.
+pub fn http_client(
+    policy: CallPolicy,
+    roots: &[reqwest::Certificate],
+) -> Result<reqwest::Client, String> {
+    reqwest::Client::builder()
+        .connect_timeout(policy.connect_timeout)
+        .timeout(policy.hop_timeout)
+        .pool_max_idle_per_host(64)
+        // Below the services' idle timeout (HEADER_TIMEOUT_MS, 5 s by default), so the pool
+        // never reuses a connection the service is closing.
+        .pool_idle_timeout(Duration::from_secs(2))
+        .tcp_nodelay(true)
+        .no_proxy()
+        .tls_certs_merge(roots.iter().cloned())
+        // A service answers; it does not send the gateway elsewhere.
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|error| format!("cannot build the HTTP client for the services: {error}"))
+}
+
 impl Upstream {
-    /// A client for the service at `endpoint`, or why its URL cannot be called.
+    /// A client for the service at `endpoint`, calling through `http` (see [`http_client`]), or
+    /// why its URL cannot be called.
     pub fn new(
         name: &'static str,
         endpoint: &Endpoint,
         policy: CallPolicy,
-        roots: &[reqwest::Certificate],
+        http: reqwest::Client,
     ) -> Result<Upstream, String> {
         let base = base_url(&endpoint.url)
             .map_err(|why| format!("{}_URL `{}` {why}", name.to_uppercase(), endpoint.url))?;
@@ -86,20 +109,6 @@ impl Upstream {
                 Ok::<_, String>(value)
             })
             .transpose()?;
-        let http = reqwest::Client::builder()
-            .connect_timeout(policy.connect_timeout)
-            .timeout(policy.hop_timeout)
-            .pool_max_idle_per_host(64)
-            // Below the services' idle timeout (HEADER_TIMEOUT_MS, 5 s by default), so the pool
-            // never reuses a connection the service is closing.
-            .pool_idle_timeout(Duration::from_secs(2))
-            .tcp_nodelay(true)
-            .no_proxy()
-            .tls_certs_merge(roots.iter().cloned())
-            // A service answers; it does not send the gateway elsewhere.
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|error| format!("cannot build the HTTP client for {name}: {error}"))?;
         Ok(Upstream {
             name,
             base,
