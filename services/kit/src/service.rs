@@ -82,6 +82,9 @@ impl ServiceArgs {
 #[macro_export]
 macro_rules! main {
     ($name:literal, $openapi:path, $run:path) => {
+        #[global_allocator]
+        static ALLOCATOR: $crate::Allocator = $crate::Allocator;
+
         #[tokio::main]
         async fn main() -> std::process::ExitCode {
             let cli = <Cli as clap::Parser>::parse();
