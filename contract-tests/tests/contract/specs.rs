@@ -130,31 +130,11 @@ fn the_email_pattern_in_the_specs_is_the_rule_the_services_apply() {
     }
     let schema = json!({"type": "string", "pattern": EMAIL_PATTERN});
     let validator = jsonschema::validator_for(&schema).unwrap();
-    for address in [
-        "a@b.co",
-        "first.last+tag@example.org",
-        "o'brien@mail-1.example.ie",
-        "a,b@c.co",
-        "a<b@c.co",
-        "a(b)@c.co",
-        "\"a b\"@c.co",
-        "a@[127.0.0.1]",
-        ".a@b.co",
-        "a.@b.co",
-        "a..b@c.co",
-        "a@-b.co",
-        "a@b-.co",
-        "a@b.123",
-        "a@b.1a",
-        "ä@b.co",
-        "a@b\u{202e}.co",
-        "Ada <a@b.co>",
-        "a@b",
-        "a b@c.co",
-    ] {
+    for (address, taken) in nfip_kit_test::EMAILS {
+        let published = validator.is_valid(&json!(address));
         assert_eq!(
-            validator.is_valid(&json!(address)),
-            email(address).is_ok(),
+            (published, email(address).is_ok()),
+            (*taken, *taken),
             "{address}"
         );
     }

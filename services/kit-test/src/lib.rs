@@ -38,6 +38,40 @@ pub fn caller_headers() -> HeaderMap {
     headers
 }
 
+/// Email addresses, each with whether the services take it: the cases kit's rule
+/// (`nfip_kit::validate::email`) is tested on, and on which every spec's published pattern must
+/// agree with it.
+pub const EMAILS: &[(&str, bool)] = &[
+    ("a@b.co", true),
+    ("first.last+tag@example.org", true),
+    ("o'brien@mail-1.example.ie", true),
+    ("", false),
+    ("a", false),
+    ("a@b", false),
+    ("@b.co", false),
+    ("a@@b.co", false),
+    ("a b@c.co", false),
+    ("a@.co", false),
+    ("a@b..co", false),
+    ("a@b.co.", false),
+    ("a,b@c.co", false),
+    ("a<b@c.co", false),
+    ("a(b)@c.co", false),
+    ("\"a b\"@c.co", false),
+    ("a@[127.0.0.1]", false),
+    (".a@b.co", false),
+    ("a.@b.co", false),
+    ("a..b@c.co", false),
+    ("a@-b.co", false),
+    ("a@b-.co", false),
+    ("a@b.123", false),
+    ("a@b.1a", false),
+    ("ä@b.co", false),
+    ("a@b\u{202e}.co", false),
+    ("a@b.co\n", false),
+    ("Ada <a@b.co>", false),
+];
+
 pub const POSTGRES_ENV: &str = "NFIP_TEST_POSTGRES_URL";
 pub const DEFAULT_POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/test";
 

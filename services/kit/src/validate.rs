@@ -155,40 +155,8 @@ mod tests {
 
     #[test]
     fn emails() {
-        for good in [
-            "a@b.co",
-            "first.last+tag@example.org",
-            "o'brien@mail-1.example.ie",
-        ] {
-            assert!(email(good).is_ok(), "{good}");
-        }
-        for bad in [
-            "",
-            "a",
-            "a@b",
-            "@b.co",
-            "a@@b.co",
-            "a b@c.co",
-            "a@.co",
-            "a@b..co",
-            "a@b.co.",
-            "a,b@c.co",
-            "a<b@c.co",
-            "a(b)@c.co",
-            "\"a b\"@c.co",
-            "a@[127.0.0.1]",
-            ".a@b.co",
-            "a.@b.co",
-            "a..b@c.co",
-            "a@-b.co",
-            "a@b-.co",
-            "a@b.123",
-            "ä@b.co",
-            "a@b\u{202e}.co",
-            "a@b.co\n",
-            "Ada <a@b.co>",
-        ] {
-            assert!(email(bad).is_err(), "{bad}");
+        for (address, taken) in nfip_kit_test::EMAILS {
+            assert_eq!(email(address).is_ok(), *taken, "{address}");
         }
     }
 
