@@ -120,7 +120,7 @@ impl Settings {
     }
 }
 
-/// The four services, each behind its own client.
+/// The four services, each behind its own client (its breaker and address) over one HTTP client.
 #[derive(Debug)]
 pub struct Services {
     pub risk: RiskService,

@@ -1,4 +1,5 @@
-//! Calling the services: one HTTP client per upstream, built once, with per-hop timeouts
+//! Calling the services: one client per upstream over a shared HTTP client (a connection pool per
+//! service), built once, with per-hop timeouts
 //! bounded by the caller's deadline, retries with jittered backoff (every call the gateway makes
 //! is safe to repeat: reads, keyed creates, idempotent cancel/void), a circuit breaker that fails
 //! fast while an upstream is known down, and errors classified for the caller.

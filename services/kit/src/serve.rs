@@ -19,6 +19,7 @@
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -479,14 +480,26 @@ pub fn ready(listen: SocketAddr) -> Result<(), String> {
     }
 }
 
+/// Set by [`crate::main!`]: the process allocates through mimalloc ([`crate::Allocator`]).
+pub static ON_MIMALLOC: AtomicBool = AtomicBool::new(false);
+
+unsafe extern "C" {
+    /// mimalloc's: returns the memory it holds free to the system.
+    fn mi_collect(force: bool);
+}
+
 /// Hands the heap that starting up used and freed (migrations, building the OpenAPI documents)
-/// back to the system, so an idle process holds only what it uses. glibc keeps freed memory
-/// otherwise.
+/// back to the system, so an idle process holds only what it uses. Both allocators keep freed
+/// memory otherwise: glibc's, which SQLite and the gateway use, and mimalloc, the services'.
 fn release_startup_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: malloc_trim only returns free heap pages to the kernel; it touches no live memory.
     unsafe {
         libc::malloc_trim(0);
+    }
+    if ON_MIMALLOC.load(Ordering::Relaxed) {
+        // SAFETY: mi_collect only returns free memory; it touches no live allocation.
+        unsafe { mi_collect(true) }
     }
 }
 

@@ -13,6 +13,7 @@ use time::OffsetDateTime;
 use tokio::sync::{Notify, mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
+use uuid::Uuid;
 
 use nfip_kit::Inserted;
 use nfip_kit::db::InsertError;
@@ -327,8 +328,9 @@ impl Default for RetryPolicy {
 const BATCH: u32 = 32;
 /// The longest the worker sleeps without looking at the queue.
 const IDLE_CHECK: Duration = Duration::from_secs(5);
-/// Notifications the API may hand the worker before it queues them for a claim instead.
-const HANDOFF_ROOM: usize = 1024;
+/// Notifications the API may hand the worker before it queues them for a claim instead: few
+/// enough that the worker tries the last of them well within half a lease, even over SMTP.
+const HANDOFF_ROOM: usize = 256;
 
 /// The background task that delivers the queue. The API hands it what it queues
 /// ([`Handoff`]); it claims from the queue what is due otherwise (retries, and what a process
@@ -485,32 +487,57 @@ async fn run(
     // notification falls due as far as this worker knows (the retries it scheduled, and what the
     // queue said when it was last found idle), at least every IDLE_CHECK.
     let mut claim_at = Instant::now();
+    // No claim before this, after claims failed.
+    let mut backoff_until: Option<Instant> = None;
     let mut next_retry: Option<OffsetDateTime> = None;
     let mut failing = nfip_kit::backoff::Backoff::for_workers();
     // Whether the API can still hand anything over (not once every handle is gone).
     let mut open = true;
     loop {
-        let mut due = Vec::new();
+        let mut handed_over = Vec::new();
         if Instant::now() < claim_at {
             tokio::select! {
-                received = handed.recv_many(&mut due, BATCH as usize), if open => open = received > 0,
+                received = handed.recv_many(&mut handed_over, BATCH as usize), if open => {
+                    open = received > 0;
+                }
                 () = wake.notified() => claim_at = Instant::now(),
                 () = tokio::time::sleep_until(claim_at) => {}
-                _ = stopped.changed() => {}
+                changed = stopped.changed() => if changed.is_err() { break },
+            }
+        } else {
+            // Claiming: take what was handed over too, so a long queue does not leave it waiting.
+            while handed_over.len() < BATCH as usize
+                && let Ok(notification) = handed.try_recv()
+            {
+                handed_over.push(notification);
             }
         }
         if *stopped.borrow() {
+            release(&store, handed_over, &mut handed).await;
             break;
         }
         let now = nfip_kit::db::now();
+        // A notification whose lease is half gone waited too long in hand: it is left for a
+        // claim once the lease ends, so it is never tried by two workers at once.
+        let (mut due, stale): (Vec<_>, Vec<_>) = handed_over
+            .into_iter()
+            .partition(|notification| notification.next_attempt_at - now >= retry.lease / 2);
+        if !stale.is_empty() {
+            tracing::warn!(
+                "{} notifications waited too long in hand; back to the queue",
+                stale.len()
+            );
+            let ids: Vec<Uuid> = stale.iter().map(|notification| notification.id).collect();
+            log_unrecorded(store.release(&ids).await);
+        }
         let mut claimed = None;
-        let mut backing_off = false;
         if Instant::now() >= claim_at {
             match store.claim_due(now, now + retry.lease, BATCH).await {
                 Ok(rows) => {
                     if failing.succeeded() {
                         tracing::info!("the queue takes claims again");
                     }
+                    backoff_until = None;
                     claimed = Some(rows.len());
                     due.extend(rows);
                 }
@@ -518,8 +545,8 @@ async fn run(
                     // Claiming writes: a full disk lands here. One line per step of the backoff.
                     let wait = failing.failed();
                     tracing::warn!(%error, "cannot claim from the queue; trying again in {wait:?}");
+                    backoff_until = Some(Instant::now() + wait);
                     claim_at = Instant::now() + wait;
-                    backing_off = true;
                 }
             }
             if next_retry.is_some_and(|at| at <= now) {
@@ -559,8 +586,11 @@ async fn run(
                 } else {
                     until(next_retry)
                 };
-        } else if next_retry.is_some() && !backing_off {
+        } else if next_retry.is_some() {
             claim_at = claim_at.min(Instant::now() + until(next_retry));
+        }
+        if let Some(backoff_until) = backoff_until {
+            claim_at = claim_at.max(backoff_until);
         }
     }
     tracing::info!("delivery worker stopped");
@@ -571,6 +601,25 @@ fn until(at: Option<OffsetDateTime>) -> Duration {
     at.and_then(|at| Duration::try_from(at - nfip_kit::db::now()).ok())
         .unwrap_or(IDLE_CHECK)
         .clamp(Duration::from_millis(1), IDLE_CHECK)
+}
+
+/// On the way out: what was handed over and not tried is made due again, for any worker (another
+/// replica, or this process's next life) to claim at once rather than when its lease ends.
+async fn release(
+    store: &NotificationStore,
+    mut untried: Vec<Notification>,
+    handed: &mut mpsc::Receiver<Notification>,
+) {
+    handed.close();
+    while let Ok(notification) = handed.try_recv() {
+        untried.push(notification);
+    }
+    let ids: Vec<Uuid> = untried.iter().map(|notification| notification.id).collect();
+    if !ids.is_empty()
+        && let Err(error) = store.release(&ids).await
+    {
+        tracing::warn!(%error, "cannot hand {} notifications back to the queue; they wait out their lease", ids.len());
+    }
 }
 
 /// `nfip_notification_deliveries_total{channel, outcome}`: sent, failed for good, or to retry.

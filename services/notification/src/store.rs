@@ -124,13 +124,31 @@ impl NotificationStore {
         next.as_deref().map(db::parse_timestamp).transpose()
     }
 
-    /// Marks these notifications sent, in one statement.
+    /// Makes these queued notifications due now, for any worker to claim: what a worker held
+    /// and will not try.
+    pub async fn release(&self, ids: &[Uuid]) -> Result<(), sqlx::Error> {
+        let placeholders: Vec<String> = (2..ids.len() + 2).map(|i| format!("${i}")).collect();
+        let mut query = nfip_kit::db::query(format!(
+            "UPDATE notifications SET next_attempt_at = $1 \
+             WHERE status = 'queued' AND id IN ({})",
+            placeholders.join(", ")
+        ))
+        .bind(db::timestamp(db::now()));
+        for id in ids {
+            query = query.bind(id.to_string());
+        }
+        query.execute(&self.db).await?;
+        Ok(())
+    }
+
+    /// Marks these notifications sent, in one statement. Only a queued one: one that another
+    /// worker already finished stays as it finished.
     #[tracing::instrument(level = "debug", name = "db write", skip_all, fields(db.operation.name = "mark_sent"))]
     pub async fn mark_sent(&self, ids: &[Uuid], at: OffsetDateTime) -> Result<(), sqlx::Error> {
         let placeholders: Vec<String> = (2..ids.len() + 2).map(|i| format!("${i}")).collect();
         let mut query = nfip_kit::db::query(format!(
             "UPDATE notifications SET status = 'sent', attempts = attempts + 1, \
-             sent_at = $1, last_error = NULL WHERE id IN ({})",
+             sent_at = $1, last_error = NULL WHERE status = 'queued' AND id IN ({})",
             placeholders.join(", ")
         ))
         .bind(db::timestamp(at));
@@ -141,7 +159,8 @@ impl NotificationStore {
         Ok(())
     }
 
-    /// Records a failed attempt; `retry_at` is when to try again, `None` to give up.
+    /// Records a failed attempt; `retry_at` is when to try again, `None` to give up. Only on a
+    /// queued notification: one that another worker already finished stays as it finished.
     #[tracing::instrument(level = "debug", name = "db write", skip_all, fields(db.operation.name = "mark_attempt_failed"))]
     pub async fn mark_attempt_failed(
         &self,
@@ -155,7 +174,7 @@ impl NotificationStore {
         };
         nfip_kit::db::query(
             "UPDATE notifications SET status = $2, attempts = attempts + 1, last_error = $3, \
-             next_attempt_at = COALESCE($4, next_attempt_at) WHERE id = $1",
+             next_attempt_at = COALESCE($4, next_attempt_at) WHERE id = $1 AND status = 'queued'",
         )
         .bind(id.to_string())
         .bind(status.as_str())

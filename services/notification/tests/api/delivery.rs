@@ -113,6 +113,28 @@ nfip_kit_test::backend_tests! {
         let delivered_at = time::OffsetDateTime::parse(sent["sent_at"].as_str().unwrap(), &Rfc3339).unwrap();
         assert!(delivered_at >= leased_until, "not before the lease ended: {sent}");
     }
+
+    async fn what_a_worker_gives_back_is_due_at_once_and_what_is_finished_stays_finished(db) {
+        let store = nfip_notification::NotificationStore::connect(&db.url).await.unwrap();
+        let message = || Message::validate(Channel::Email, "ada@example.org", Some("Hi"), "Active.", None).unwrap();
+        let now = nfip_kit::db::now();
+        let in_a_minute = Some(now + Duration::from_secs(60));
+        let (held, _) = store.enqueue(message(), None, in_a_minute).await.unwrap().into_parts();
+        let (done, _) = store.enqueue(message(), None, in_a_minute).await.unwrap().into_parts();
+        assert!(store.claim_due(now, now, 10).await.unwrap().is_empty(), "both are leased");
+
+        store.release(&[held.id]).await.unwrap();
+        let later = nfip_kit::db::now();
+        let claimed = store.claim_due(later, later + Duration::from_secs(60), 10).await.unwrap();
+        assert_eq!(claimed.iter().map(|n| n.id).collect::<Vec<_>>(), [held.id]);
+
+        // A late report from a worker whose lease ran out changes nothing once it is sent.
+        store.mark_sent(&[done.id], nfip_kit::db::now()).await.unwrap();
+        store.mark_attempt_failed(done.id, "relay busy", Some(nfip_kit::db::now())).await.unwrap();
+        store.mark_sent(&[done.id], nfip_kit::db::now()).await.unwrap();
+        let done = store.get(done.id).await.unwrap().unwrap();
+        assert_eq!((done.status, done.attempts, done.last_error), (nfip_notification::domain::Status::Sent, 1, None));
+    }
 }
 
 /// A worker whose database takes no writes (opened read-only here, as a full disk leaves it)
