@@ -74,9 +74,11 @@ pub struct Cli {
     #[arg(long, env = "RETRY_CAP_MS", default_value_t = 300_000)]
     pub retry_cap_ms: u64,
 
-    /// How long one delivery attempt reserves a notification, in milliseconds; after a crash
-    /// mid-attempt, the notification is retried when this runs out.
-    #[arg(long, env = "ATTEMPT_LEASE_MS", default_value_t = 60_000)]
+    /// How long one delivery attempt reserves a notification, in milliseconds (at least 100);
+    /// after a crash mid-attempt, the notification is retried when this runs out. A worker
+    /// tries a notification only while at least half of its lease is left.
+    #[arg(long, env = "ATTEMPT_LEASE_MS", default_value_t = 60_000,
+          value_parser = clap::value_parser!(u64).range(100..))]
     pub attempt_lease_ms: u64,
 
     #[command(flatten)]

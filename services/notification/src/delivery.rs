@@ -456,8 +456,8 @@ impl Worker {
         self.handoff.clone()
     }
 
-    /// Finishes the attempt in progress, then stops. What it was handed and has not tried
-    /// stays queued, claimed until the lease runs out.
+    /// Finishes the attempt in progress, then stops. What it was handed and has not tried is
+    /// made due again, for another worker to claim.
     pub async fn stop(self) {
         let _ = self.stop.send(true);
         let _ = self.task.await;
@@ -516,22 +516,10 @@ async fn run(
             release(&store, handed_over, &mut handed).await;
             break;
         }
-        let now = nfip_kit::db::now();
-        // A notification whose lease is half gone waited too long in hand: it is left for a
-        // claim once the lease ends, so it is never tried by two workers at once.
-        let (mut due, stale): (Vec<_>, Vec<_>) = handed_over
-            .into_iter()
-            .partition(|notification| notification.next_attempt_at - now >= retry.lease / 2);
-        if !stale.is_empty() {
-            tracing::warn!(
-                "{} notifications waited too long in hand; back to the queue",
-                stale.len()
-            );
-            let ids: Vec<Uuid> = stale.iter().map(|notification| notification.id).collect();
-            log_unrecorded(store.release(&ids).await);
-        }
+        let mut due = handed_over;
         let mut claimed = None;
         if Instant::now() >= claim_at {
+            let now = nfip_kit::db::now();
             match store.claim_due(now, now + retry.lease, BATCH).await {
                 Ok(rows) => {
                     if failing.succeeded() {
@@ -553,8 +541,15 @@ async fn run(
                 next_retry = None;
             }
         }
-        let mut sent = Vec::new();
+        let (mut sent, mut late) = (Vec::new(), Vec::new());
         for notification in &due {
+            // One whose lease is half gone (it waited in hand, or behind slow attempts) goes back
+            // to the queue, due at once, for the next claim: tried now, it could outlast its
+            // lease and be claimed by another worker too.
+            if notification.next_attempt_at - nfip_kit::db::now() < retry.lease / 2 {
+                late.push(notification.id);
+                continue;
+            }
             match attempt(channel.as_ref(), retry, notification).await {
                 Attempt::Delivered => sent.push(notification.id),
                 Attempt::Failed { error, retry_at } => {
@@ -588,6 +583,14 @@ async fn run(
                 };
         } else if next_retry.is_some() {
             claim_at = claim_at.min(Instant::now() + until(next_retry));
+        }
+        if !late.is_empty() {
+            tracing::warn!(
+                "{} notifications waited half their lease; back to the queue",
+                late.len()
+            );
+            log_unrecorded(store.release(&late).await);
+            claim_at = Instant::now();
         }
         if let Some(backoff_until) = backoff_until {
             claim_at = claim_at.max(backoff_until);

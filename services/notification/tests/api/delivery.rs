@@ -7,7 +7,9 @@ use time::format_description::well_known::Rfc3339;
 
 use serde_json::{Value, json};
 
-use crate::helpers::{FAST_RETRY, Flaky, email, outbox, outbox_dir, spawn_app};
+use crate::helpers::{FAST_RETRY, Flaky, Slow, email, outbox, outbox_dir, spawn_app};
+use nfip_kit_test::eventually;
+use nfip_notification::delivery::{RetryPolicy, Worker};
 
 nfip_kit_test::backend_tests! {
     async fn email_and_sms_are_delivered_to_the_outbox(db) {
@@ -112,6 +114,32 @@ nfip_kit_test::backend_tests! {
         assert_eq!((sent["status"].as_str(), sent["attempts"].as_u64()), (Some("sent"), Some(1)));
         let delivered_at = time::OffsetDateTime::parse(sent["sent_at"].as_str().unwrap(), &Rfc3339).unwrap();
         assert!(delivered_at >= leased_until, "not before the lease ended: {sent}");
+    }
+
+    async fn a_notification_that_waited_too_long_in_hand_goes_out_once(db) {
+        // Each attempt takes over a third of a lease, as a slow relay's would, and another
+        // replica's worker claims from the same queue: the third message waits in the first
+        // worker's hands behind two attempts, so trying it then could outlast its lease and
+        // send it twice.
+        let relay = Slow::new(Duration::from_millis(150));
+        let retry = RetryPolicy { lease: Duration::from_millis(400), ..FAST_RETRY };
+        let mut app = spawn_app(db, relay.clone(), retry).await;
+        let first = app.send(&email("ada@example.org")).await;
+        eventually("the first attempt", Duration::from_secs(10), || async {
+            (relay.attempts.load(Ordering::SeqCst) > 0).then_some(())
+        })
+        .await;
+        let second = app.send(&email("grace@example.org")).await;
+        let third = app.send(&email("alan@example.org")).await;
+        // Started now, the other worker finds all three leased and claims when the leases end.
+        let other = Worker::spawn(app.store.clone(), relay.clone(), retry);
+        for url in [first, second, third] {
+            let sent = app.settled(&url).await;
+            assert_eq!((sent["status"].as_str(), sent["attempts"].as_u64()), (Some("sent"), Some(1)), "{sent}");
+        }
+        app.worker.take().unwrap().stop().await;
+        other.stop().await;
+        assert_eq!(relay.attempts.load(Ordering::SeqCst), 3, "each message went out once");
     }
 
     async fn what_a_worker_gives_back_is_due_at_once_and_what_is_finished_stays_finished(db) {

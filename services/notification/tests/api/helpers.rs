@@ -127,6 +127,35 @@ impl Deliver for Flaky {
     }
 }
 
+/// A channel that takes `delay` to deliver each message, as a slow relay does.
+pub struct Slow {
+    pub delay: Duration,
+    pub attempts: AtomicU32,
+}
+
+impl Slow {
+    pub fn new(delay: Duration) -> Arc<Slow> {
+        Arc::new(Slow {
+            delay,
+            attempts: AtomicU32::new(0),
+        })
+    }
+}
+
+impl Deliver for Slow {
+    fn name(&self) -> &'static str {
+        "slow"
+    }
+
+    fn deliver<'a>(&'a self, _: &'a Notification) -> BoxFuture<'a, Result<(), DeliveryError>> {
+        Box::pin(async move {
+            self.attempts.fetch_add(1, Ordering::SeqCst);
+            tokio::time::sleep(self.delay).await;
+            Ok(())
+        })
+    }
+}
+
 impl std::ops::Deref for TestApp {
     type Target = TestClient;
 
