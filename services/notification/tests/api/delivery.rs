@@ -7,7 +7,7 @@ use time::format_description::well_known::Rfc3339;
 
 use serde_json::{Value, json};
 
-use crate::helpers::{FAST_RETRY, Flaky, Slow, email, outbox, outbox_dir, spawn_app};
+use crate::helpers::{FAST_RETRY, Flaky, email, outbox, outbox_dir, spawn_app};
 use nfip_kit_test::eventually;
 use nfip_notification::delivery::{RetryPolicy, Worker};
 
@@ -121,7 +121,7 @@ nfip_kit_test::backend_tests! {
         // replica's worker claims from the same queue: the third message waits in the first
         // worker's hands behind two attempts, so trying it then could outlast its lease and
         // send it twice.
-        let relay = Slow::new(Duration::from_millis(150));
+        let relay = Flaky::slow(Duration::from_millis(150));
         let retry = RetryPolicy { lease: Duration::from_millis(400), ..FAST_RETRY };
         let mut app = spawn_app(db, relay.clone(), retry).await;
         let first = app.send(&email("ada@example.org")).await;

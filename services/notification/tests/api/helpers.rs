@@ -89,10 +89,12 @@ impl TestApp {
     }
 }
 
-/// A channel that fails `failures` times (transiently, or for good), then delivers.
+/// A channel that fails `failures` times (transiently, or for good), then delivers; each attempt
+/// taking `delay`, as a slow relay's does.
 pub struct Flaky {
     pub failures: u32,
     pub transient: bool,
+    pub delay: Duration,
     pub attempts: AtomicU32,
 }
 
@@ -101,6 +103,17 @@ impl Flaky {
         Arc::new(Flaky {
             failures,
             transient,
+            delay: Duration::ZERO,
+            attempts: AtomicU32::new(0),
+        })
+    }
+
+    /// A channel that delivers every message, each in `delay`.
+    pub fn slow(delay: Duration) -> Arc<Flaky> {
+        Arc::new(Flaky {
+            failures: 0,
+            transient: true,
+            delay,
             attempts: AtomicU32::new(0),
         })
     }
@@ -114,6 +127,7 @@ impl Deliver for Flaky {
     fn deliver<'a>(&'a self, _: &'a Notification) -> BoxFuture<'a, Result<(), DeliveryError>> {
         Box::pin(async move {
             let attempt = self.attempts.fetch_add(1, Ordering::SeqCst) + 1;
+            tokio::time::sleep(self.delay).await;
             if attempt > self.failures {
                 Ok(())
             } else if self.transient {
@@ -123,35 +137,6 @@ impl Deliver for Flaky {
             } else {
                 Err(DeliveryError::permanent("mailbox does not exist"))
             }
-        })
-    }
-}
-
-/// A channel that takes `delay` to deliver each message, as a slow relay does.
-pub struct Slow {
-    pub delay: Duration,
-    pub attempts: AtomicU32,
-}
-
-impl Slow {
-    pub fn new(delay: Duration) -> Arc<Slow> {
-        Arc::new(Slow {
-            delay,
-            attempts: AtomicU32::new(0),
-        })
-    }
-}
-
-impl Deliver for Slow {
-    fn name(&self) -> &'static str {
-        "slow"
-    }
-
-    fn deliver<'a>(&'a self, _: &'a Notification) -> BoxFuture<'a, Result<(), DeliveryError>> {
-        Box::pin(async move {
-            self.attempts.fetch_add(1, Ordering::SeqCst);
-            tokio::time::sleep(self.delay).await;
-            Ok(())
         })
     }
 }
