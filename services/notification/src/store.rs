@@ -126,29 +126,31 @@ impl NotificationStore {
 
     /// Makes these queued notifications due now, for any worker to claim: what a worker held
     /// and will not try.
+    #[tracing::instrument(level = "debug", name = "db write", skip_all, fields(db.operation.name = "release"))]
     pub async fn release(&self, ids: &[Uuid]) -> Result<(), sqlx::Error> {
-        let placeholders: Vec<String> = (2..ids.len() + 2).map(|i| format!("${i}")).collect();
-        let mut query = nfip_kit::db::query(format!(
-            "UPDATE notifications SET next_attempt_at = $1 \
-             WHERE status = 'queued' AND id IN ({})",
-            placeholders.join(", ")
-        ))
-        .bind(db::timestamp(db::now()));
-        for id in ids {
-            query = query.bind(id.to_string());
-        }
-        query.execute(&self.db).await?;
-        Ok(())
+        self.update_queued("next_attempt_at = $1", db::now(), ids)
+            .await
     }
 
     /// Marks these notifications sent, in one statement. Only a queued one: one that another
     /// worker already finished stays as it finished.
     #[tracing::instrument(level = "debug", name = "db write", skip_all, fields(db.operation.name = "mark_sent"))]
     pub async fn mark_sent(&self, ids: &[Uuid], at: OffsetDateTime) -> Result<(), sqlx::Error> {
+        let set = "status = 'sent', attempts = attempts + 1, sent_at = $1, last_error = NULL";
+        self.update_queued(set, at, ids).await
+    }
+
+    /// Sets `set` (in which `$1` is `at`) on those of these notifications still queued, in one
+    /// statement.
+    async fn update_queued(
+        &self,
+        set: &str,
+        at: OffsetDateTime,
+        ids: &[Uuid],
+    ) -> Result<(), sqlx::Error> {
         let placeholders: Vec<String> = (2..ids.len() + 2).map(|i| format!("${i}")).collect();
         let mut query = nfip_kit::db::query(format!(
-            "UPDATE notifications SET status = 'sent', attempts = attempts + 1, \
-             sent_at = $1, last_error = NULL WHERE status = 'queued' AND id IN ({})",
+            "UPDATE notifications SET {set} WHERE status = 'queued' AND id IN ({})",
             placeholders.join(", ")
         ))
         .bind(db::timestamp(at));
