@@ -5,6 +5,9 @@ use nfip_gateway::config::Cli;
 use nfip_gateway::{Gateway, Settings};
 use nfip_kit::serve::Process;
 
+#[global_allocator]
+static ALLOCATOR: nfip_kit::Allocator = nfip_kit::Allocator;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();

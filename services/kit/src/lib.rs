@@ -24,11 +24,10 @@ pub use db::Db;
 pub use extract::{
     IdempotencyKey, IdempotencyKeyHeader, Json, Path, Query, RequiredIdempotencyKeyHeader,
 };
-/// The memory allocator each service runs with ([`main!`] makes it the `#[global_allocator]`):
-/// mimalloc, where glibc's malloc and free were about a tenth of a service's CPU (a request's
-/// allocations are often freed on another thread than the one that made them); measured, each
-/// service spends a few percent less CPU per purchase. Built without transparent huge pages, it
-/// holds 1–1.5 MB more than glibc at rest; the gateway, which that would take over its 15 MB
-/// budget, keeps glibc's.
+/// The memory allocator every process runs with (the `#[global_allocator]` of each service by
+/// [`main!`], and of the gateway): mimalloc, where glibc's malloc and free were about a tenth of
+/// a service's CPU and a sixth of the gateway's (a request's allocations are often freed on
+/// another thread than the one that made them). Built without transparent huge pages, it holds
+/// 1–1.5 MB more than glibc at rest.
 pub use mimalloc::MiMalloc as Allocator;
 pub use problem::{BadId, BadZip, FieldError, PROBLEM_JSON, Problem, ProblemType};

@@ -19,7 +19,6 @@
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -480,9 +479,6 @@ pub fn ready(listen: SocketAddr) -> Result<(), String> {
     }
 }
 
-/// Set by [`crate::main!`]: the process allocates through mimalloc ([`crate::Allocator`]).
-pub static ON_MIMALLOC: AtomicBool = AtomicBool::new(false);
-
 unsafe extern "C" {
     /// mimalloc's: returns the memory it holds free to the system.
     fn mi_collect(force: bool);
@@ -490,17 +486,16 @@ unsafe extern "C" {
 
 /// Hands the heap that starting up used and freed (migrations, building the OpenAPI documents)
 /// back to the system, so an idle process holds only what it uses. Both allocators keep freed
-/// memory otherwise: glibc's, which SQLite and the gateway use, and mimalloc, the services'.
+/// memory otherwise: glibc's, which SQLite uses, and mimalloc, every process's own
+/// ([`crate::Allocator`]; where it is not the global allocator, it holds nothing to return).
 fn release_startup_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: malloc_trim only returns free heap pages to the kernel; it touches no live memory.
     unsafe {
         libc::malloc_trim(0);
     }
-    if ON_MIMALLOC.load(Ordering::Relaxed) {
-        // SAFETY: mi_collect only returns free memory; it touches no live allocation.
-        unsafe { mi_collect(true) }
-    }
+    // SAFETY: mi_collect only returns free memory; it touches no live allocation.
+    unsafe { mi_collect(true) }
 }
 
 /// Binds `addr`, says where the service and its docs are, and serves until told to stop.

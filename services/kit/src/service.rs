@@ -87,7 +87,6 @@ macro_rules! main {
 
         #[tokio::main]
         async fn main() -> std::process::ExitCode {
-            $crate::serve::ON_MIMALLOC.store(true, std::sync::atomic::Ordering::Relaxed);
             let cli = <Cli as clap::Parser>::parse();
             let process = cli
                 .service
