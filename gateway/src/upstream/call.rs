@@ -110,9 +110,10 @@ pub(super) fn jittered(base: Duration) -> Duration {
     base.mul_f64(0.5 + unit)
 }
 
-/// The base URL of a service: `http(s)://host[:port][/path]`, without a query or fragment.
-pub(super) fn base_url(url: &str) -> Result<String, &'static str> {
-    let parsed = reqwest::Url::parse(url).map_err(|_| "is not a URL")?;
+/// The base URL of a service: `http(s)://host[:port][/path]`, without a query or fragment,
+/// parsed once so that each call sets only its path.
+pub(super) fn base_url(url: &str) -> Result<reqwest::Url, &'static str> {
+    let mut parsed = reqwest::Url::parse(url).map_err(|_| "is not a URL")?;
     if !matches!(parsed.scheme(), "http" | "https") {
         return Err("is not an http:// or https:// URL");
     }
@@ -122,7 +123,17 @@ pub(super) fn base_url(url: &str) -> Result<String, &'static str> {
     if parsed.query().is_some() || parsed.fragment().is_some() || !parsed.username().is_empty() {
         return Err("must not carry a query, a fragment or credentials");
     }
-    Ok(url.trim_end_matches('/').to_owned())
+    let prefix = parsed.path().trim_end_matches('/').to_owned();
+    parsed.set_path(&prefix);
+    Ok(parsed)
+}
+
+/// `base` with `path` (absolute, from the service's spec) after its own path, set without
+/// parsing the scheme and host again at every call.
+pub(super) fn url_of(base: &reqwest::Url, path: &str) -> reqwest::Url {
+    let mut url = base.clone();
+    url.set_path(&format!("{}{path}", base.path().trim_end_matches('/')));
+    url
 }
 
 #[cfg(test)]
@@ -142,18 +153,26 @@ mod tests {
 
     #[test]
     fn only_http_and_https_urls_are_taken() {
-        assert_eq!(
-            base_url("http://127.0.0.1:8081/").unwrap(),
-            "http://127.0.0.1:8081"
-        );
-        assert_eq!(
-            base_url("http://risk.internal/v1").unwrap(),
-            "http://risk.internal/v1"
-        );
-        assert_eq!(
-            base_url("https://risk.internal").unwrap(),
-            "https://risk.internal"
-        );
+        for (url, path, called) in [
+            (
+                "http://127.0.0.1:8081/",
+                "/api/risk/33139",
+                "http://127.0.0.1:8081/api/risk/33139",
+            ),
+            (
+                "http://risk.internal/v1",
+                "/api/risk/33139",
+                "http://risk.internal/v1/api/risk/33139",
+            ),
+            (
+                "https://risk.internal/v1/",
+                "/api/policies/1/cancel",
+                "https://risk.internal/v1/api/policies/1/cancel",
+            ),
+        ] {
+            let base = base_url(url).unwrap();
+            assert_eq!(url_of(&base, path).as_str(), called, "{url}");
+        }
         for (bad, why) in [
             ("127.0.0.1:8081", "is not"),
             ("ftp://risk", "is not an http"),

@@ -18,7 +18,7 @@ pub mod risk;
 
 use breaker::{Breaker, Transition};
 pub use call::{Call, CallPolicy, Deadline};
-use call::{base_url, jittered};
+use call::{base_url, jittered, url_of};
 pub use error::UpstreamError;
 use error::classify;
 
@@ -55,7 +55,7 @@ impl Endpoint {
 #[derive(Debug)]
 pub struct Upstream {
     pub name: &'static str,
-    base: String,
+    base: reqwest::Url,
     authorization: Option<HeaderValue>,
     http: reqwest::Client,
     policy: CallPolicy,
@@ -128,12 +128,12 @@ impl Upstream {
     ) -> Result<T, UpstreamError> {
         let body = call
             .body
-            .map(|body| serde_json::to_vec(body).expect("a request body serializes"));
+            .map(|body| Bytes::from(serde_json::to_vec(body).expect("a request body serializes")));
         let mut backoff = self.policy.backoff;
         let mut attempt = 1;
         loop {
             let started = Instant::now();
-            let result = self.attempt(&call, body.as_deref(), deadline).await;
+            let result = self.attempt(&call, body.as_ref(), deadline).await;
             let outcome = match &result {
                 Ok(_) => "ok",
                 Err(error) => error.label(),
@@ -162,7 +162,7 @@ impl Upstream {
     async fn attempt<B: Serialize, T: DeserializeOwned>(
         &self,
         call: &Call<'_, B>,
-        body: Option<&[u8]>,
+        body: Option<&Bytes>,
         deadline: Deadline,
     ) -> Result<T, UpstreamError> {
         let upstream = self.name;
@@ -203,7 +203,7 @@ impl Upstream {
     async fn exchange<B: Serialize>(
         &self,
         call: &Call<'_, B>,
-        body: Option<&[u8]>,
+        body: Option<&Bytes>,
         budget: Duration,
     ) -> Option<Result<(StatusCode, Bytes), reqwest::Error>> {
         // Exported with the trace, its id is the parent the callee sees.
@@ -237,12 +237,12 @@ impl Upstream {
     fn request<B: Serialize>(
         &self,
         call: &Call<'_, B>,
-        body: Option<&[u8]>,
+        body: Option<&Bytes>,
         trace: Option<Traceparent>,
     ) -> RequestBuilder {
         let mut request = self
             .http
-            .request(call.method.clone(), format!("{}{}", self.base, call.path));
+            .request(call.method.clone(), url_of(&self.base, &call.path));
         if let Some(request_id) = context::current_request_id() {
             request = request.header(REQUEST_ID, request_id);
         }
@@ -258,7 +258,7 @@ impl Upstream {
         if let Some(body) = body {
             request = request
                 .header("content-type", HeaderValue::from_static("application/json"))
-                .body(body.to_vec());
+                .body(body.clone());
         }
         request
     }
