@@ -69,9 +69,9 @@ fn request(request: &SeenRequest) -> Value {
     Value::Object(object)
 }
 
-/// Replaces UUIDs with `[uuid]`, RFC 3339 timestamps with `[timestamp]`, and the SHA-256 stems
-/// of derived idempotency keys (64 hex digits, which hash a generated key too) with
-/// `[derived]`, everywhere.
+/// Replaces UUIDs with `[uuid]`, RFC 3339 timestamps with `[timestamp]`, and the stems of the
+/// idempotency keys the gateway makes (a purchase's UUIDv7 in 32 hex digits; a payment key's
+/// SHA-256 in 64) with `[derived]`, everywhere.
 pub fn redact(value: Value) -> Value {
     match value {
         Value::String(text) => Value::String(redact_text(&text)),
@@ -96,13 +96,17 @@ fn redact_text(text: &str) -> String {
         {
             out.push_str("[uuid]");
             rest = &rest[36..];
-        } else if rest.len() >= 64
-            && rest.as_bytes()[..64]
-                .iter()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b))
+        } else if let hex @ 1.. = rest
+            .bytes()
+            .take_while(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b))
+            .count()
         {
-            out.push_str("[derived]");
-            rest = &rest[64..];
+            out.push_str(if hex == 32 || hex == 64 {
+                "[derived]"
+            } else {
+                &rest[..hex]
+            });
+            rest = &rest[hex..];
         } else {
             let c = rest.chars().next().expect("not empty");
             out.push(c);
@@ -124,7 +128,9 @@ mod tests {
             "at": "2026-11-25T10:00:00.123456Z",
             "list": ["0192f0c1-7d4e-7cc2-9a8e-2f1d2b9a4c11"],
             "derived": "fb622efa74a58206ffa0c8dd454398e61ab974b78cafd348193e466782e0f9b5#1/invoice",
-            "plain": "33139"
+            "stem": "019a7b4e8f1c7d2a9b3e4c5d6e7f8a9b#2/notification",
+            "plain": "33139",
+            "hex": "deadbeef"
         });
         assert_eq!(
             redact(value),
@@ -134,7 +140,9 @@ mod tests {
                 "at": "[timestamp]",
                 "list": ["[uuid]"],
                 "derived": "[derived]#1/invoice",
-                "plain": "33139"
+                "stem": "[derived]#2/notification",
+                "plain": "33139",
+                "hex": "deadbeef"
             })
         );
     }

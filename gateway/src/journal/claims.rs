@@ -5,7 +5,10 @@ use nfip_kit::db;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{Journal, PurchaseKey, PurchaseState, ROW, StoredAnswer, state_of, stored_answer};
+use super::{
+    Journal, PurchaseKey, PurchaseState, ROW, StoredAnswer, state_of, stored_answer,
+    upstream_key_of,
+};
 
 /// What the journal says about a key before the purchase runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,10 +41,12 @@ pub struct NewEntry<'a> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Claim {
     /// This request runs the purchase, as `attempt`, with this create_policy body (on a
-    /// resumed attempt, the one stored, so the upstream replays rather than refuses).
+    /// resumed attempt, the one stored, so the upstream replays rather than refuses) and the
+    /// stem of its upstream keys that the purchase was first claimed with.
     Run {
         attempt: i64,
         policy_request: String,
+        upstream_key: String,
     },
     Done(StoredAnswer),
     Busy,
@@ -120,6 +125,7 @@ impl Journal {
             return Ok(Claim::Run {
                 attempt: 1,
                 policy_request: entry.policy_request.to_owned(),
+                upstream_key: entry.upstream_key.to_owned(),
             });
         }
         match self.lookup(purchase, entry.fingerprint, now).await? {
@@ -147,7 +153,7 @@ impl Journal {
                policy_request = CASE WHEN state = 'retry' THEN $3 ELSE policy_request END, \
                state = 'running', lease_until = $4, updated_at = $5 \
              WHERE {ROW} AND (state = 'retry' OR (state = 'running' AND lease_until < $5)) \
-             RETURNING attempt, policy_request"
+             RETURNING attempt, policy_request, upstream_key"
         ))
         .bind(&purchase.client)
         .bind(&purchase.key)
@@ -160,6 +166,7 @@ impl Journal {
             Some(row) => Ok(Claim::Run {
                 attempt: row.try_get("attempt")?,
                 policy_request: row.try_get("policy_request")?,
+                upstream_key: upstream_key_of(&row, purchase)?,
             }),
             // Someone else claimed it first.
             None => Ok(Claim::Busy),

@@ -17,10 +17,12 @@ pub const PURCHASE_IN_PROGRESS: ProblemType = ProblemType::new(
 
 /// How the gate let a request through.
 pub enum Turn {
-    /// This request runs the purchase, as `attempt`, with this create_policy body.
+    /// This request runs the purchase, as `attempt`, with this create_policy body and this
+    /// stem for its upstream keys.
     Run {
         attempt: i64,
         policy_request: String,
+        upstream_key: String,
     },
     /// The purchase has an answer for this request (a replay, or a refusal).
     Answered { answer: Answer, replayed: bool },
@@ -66,10 +68,12 @@ pub async fn claim(
             Ok(Claim::Run {
                 attempt,
                 policy_request,
+                upstream_key,
             }) => {
                 return Turn::Run {
                     attempt,
                     policy_request,
+                    upstream_key,
                 };
             }
             Ok(Claim::Done(stored)) => {

@@ -24,7 +24,7 @@ use axum::response::{IntoResponse, Response};
 use nfip_kit::{Created, Problem, context, db};
 use uuid::Uuid;
 
-pub use keys::{payment_key, upstream_stem};
+pub use keys::{new_stem, payment_key};
 pub use order::{Order, PurchaseRequest};
 pub use receipt::{Answer, NotificationState, Receipt};
 
@@ -91,7 +91,7 @@ pub async fn purchase(state: &AppState, client: &str, order: Order, key: Option<
         Ok(rated) => rated,
         Err(answer) => return answered(answer),
     };
-    let stem = upstream_stem(&purchase.client, &purchase.key);
+    let stem = new_stem();
     let current = context::current();
     let order_json = serde_json::to_string(&order).expect("an order serializes");
     let policy_json = serde_json::to_string(&new_policy).expect("a policy serializes");
@@ -106,12 +106,13 @@ pub async fn purchase(state: &AppState, client: &str, order: Order, key: Option<
             .as_ref()
             .map_or_else(String::new, |c| c.trace.header_value()),
     };
-    let (attempt, policy_request) =
+    let (attempt, policy_request, stem) =
         match gate::claim(&state.journal, &purchase, &entry, deadline).await {
             Turn::Run {
                 attempt,
                 policy_request,
-            } => (attempt, policy_request),
+                upstream_key,
+            } => (attempt, policy_request, upstream_key),
             Turn::Answered { answer, replayed } => return Reply { answer, replayed },
         };
     let keys = Keys {

@@ -32,7 +32,8 @@ fn key(client: &str, key: &str) -> PurchaseKey {
     }
 }
 
-/// `client`'s "k" with this fingerprint and create_policy body, leased until `lease_until`.
+/// `client`'s "k" with this fingerprint and create_policy body, leased until `lease_until`; its
+/// upstream keys' stem, if this claim is the first, is `stem-<create_policy body>`.
 async fn claim(
     journal: &Journal,
     client: &str,
@@ -40,16 +41,25 @@ async fn claim(
     policy_request: &str,
     lease_until: time::OffsetDateTime,
 ) -> Claim {
+    let stem = format!("stem-{policy_request}");
     let entry = NewEntry {
         fingerprint,
         order: "{}",
-        upstream_key: "stem",
+        upstream_key: &stem,
         policy_request,
         lease_until,
         request_id: "req",
         traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
     };
     journal.claim(&key(client, "k"), &entry).await.unwrap()
+}
+
+fn run_of(attempt: i64, policy_request: &str, upstream_key: &str) -> Claim {
+    Claim::Run {
+        attempt,
+        policy_request: policy_request.into(),
+        upstream_key: upstream_key.into(),
+    }
 }
 
 fn done(answer: &StoredAnswer) -> Outcome<'_> {
@@ -61,7 +71,7 @@ nfip_kit_test::backend_tests! {
         let journal = Journal::connect(&db.url).await.unwrap();
         let k = key("a", "k");
         let run = claim(&journal, "a", "order-1", "policy-1", soon()).await;
-        assert_eq!(run, Claim::Run { attempt: 1, policy_request: "policy-1".into() });
+        assert_eq!(run, run_of(1, "policy-1", "stem-policy-1"));
         assert_eq!(claim(&journal, "a", "order-1", "policy-1", soon()).await, Claim::Busy);
         assert_eq!(claim(&journal, "a", "order-2", "policy-1", soon()).await, Claim::KeyReused);
         assert!(journal.finish(&k, 1, done(&answer()), None).await.unwrap());
@@ -74,7 +84,7 @@ nfip_kit_test::backend_tests! {
         claim(&journal, "a", "order-1", "policy-1", soon()).await;
         assert!(journal.finish(&key("a", "k"), 1, done(&answer()), None).await.unwrap());
         let other = claim(&journal, "b", "order-2", "policy-2", soon()).await;
-        assert_eq!(other, Claim::Run { attempt: 1, policy_request: "policy-2".into() });
+        assert_eq!(other, run_of(1, "policy-2", "stem-policy-2"));
         assert_eq!(journal.lookup(&key("b", "k"), "order-1", db::now()).await.unwrap(), Lookup::KeyReused,
                    "b's own purchase, not a's");
     }
@@ -117,7 +127,8 @@ nfip_kit_test::backend_tests! {
         claim(&journal, "a", "order", "policy-as-first-priced", past()).await;
         assert_eq!(journal.lookup(&key("a", "k"), "order", db::now()).await.unwrap(), Lookup::Claimable);
         let resumed = claim(&journal, "a", "order", "policy-priced-again", soon()).await;
-        assert_eq!(resumed, Claim::Run { attempt: 1, policy_request: "policy-as-first-priced".into() });
+        // The body and the keys' stem it was first claimed with, not this request's.
+        assert_eq!(resumed, run_of(1, "policy-as-first-priced", "stem-policy-as-first-priced"));
         assert!(journal.claim_abandoned(db::now(), soon(), 10).await.unwrap().is_empty(), "held again");
     }
 
@@ -127,14 +138,15 @@ nfip_kit_test::backend_tests! {
         claim(&journal, "a", "order", "policy-1", past()).await;
         let taken = journal.claim_abandoned(db::now(), soon(), 10).await.unwrap();
         assert_eq!(taken.len(), 1);
-        assert_eq!((&taken[0].claimed.purchase, taken[0].claimed.upstream_key.as_str(), taken[0].claimed.attempt), (&k, "stem", 1));
+        assert_eq!((&taken[0].claimed.purchase, taken[0].claimed.upstream_key.as_str(), taken[0].claimed.attempt), (&k, "stem-policy-1", 1));
         // The slow run finishes, too late: it must not answer as if it had bought.
         assert!(!journal.finish(&k, 1, done(&answer()), None).await.unwrap());
         journal.abandon(&k, 1, None).await.unwrap();
         assert_eq!(journal.lookup(&k, "order", db::now()).await.unwrap(), Lookup::Busy, "still being undone");
         journal.compensated(&k).await.unwrap();
         let again = claim(&journal, "a", "order", "policy-2", soon()).await;
-        assert_eq!(again, Claim::Run { attempt: 2, policy_request: "policy-2".into() });
+        // A new attempt, with a new body, under the purchase's stem: its keys differ by attempt.
+        assert_eq!(again, run_of(2, "policy-2", "stem-policy-1"));
     }
 
     async fn a_refusal_is_kept_as_the_last_word_once_undone(db) {
