@@ -4,7 +4,7 @@
 //!   a retry answers the first answer, also when retries arrive concurrently; the key with
 //!   another order is refused. Another client's key is another purchase.
 //! - [`saga`]: the steps, each beside its undo. Every upstream write carries an idempotency
-//!   key derived from the purchase and attempt, so retrying a call, resuming an abandoned
+//!   key made of the purchase's stem and the attempt, so retrying a call, resuming an abandoned
 //!   purchase or undoing one creates nothing twice. If the invoice cannot be issued, the
 //!   follow-up worker undoes the attempt from the journal, so the undoing survives a restart.
 //!   The sale is recorded before its confirmation goes out, so no customer is told of a policy

@@ -1,5 +1,5 @@
-//! What a client orders: the wire type it sends, checked into an [`Order`], and the keys a
-//! purchase derives from the client and its Idempotency-Key.
+//! What a client orders: the wire type it sends, checked into an [`Order`], and the fingerprint
+//! that tells one order from another under the same Idempotency-Key.
 
 use nfip_kit::{Problem, validate};
 use serde::{Deserialize, Serialize};
