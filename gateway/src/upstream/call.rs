@@ -113,7 +113,7 @@ pub(super) fn jittered(base: Duration) -> Duration {
 /// The base URL of a service: `http(s)://host[:port][/path]`, without a query or fragment,
 /// parsed once so that each call sets only its path.
 pub(super) fn base_url(url: &str) -> Result<reqwest::Url, &'static str> {
-    let mut parsed = reqwest::Url::parse(url).map_err(|_| "is not a URL")?;
+    let parsed = reqwest::Url::parse(url).map_err(|_| "is not a URL")?;
     if !matches!(parsed.scheme(), "http" | "https") {
         return Err("is not an http:// or https:// URL");
     }
@@ -123,8 +123,6 @@ pub(super) fn base_url(url: &str) -> Result<reqwest::Url, &'static str> {
     if parsed.query().is_some() || parsed.fragment().is_some() || !parsed.username().is_empty() {
         return Err("must not carry a query, a fragment or credentials");
     }
-    let prefix = parsed.path().trim_end_matches('/').to_owned();
-    parsed.set_path(&prefix);
     Ok(parsed)
 }
 

@@ -19,7 +19,6 @@ pub mod telemetry;
 pub mod validate;
 
 pub use created::{Created, Inserted};
-
 pub use db::Db;
 pub use extract::{
     IdempotencyKey, IdempotencyKeyHeader, Json, Path, Query, RequiredIdempotencyKeyHeader,
