@@ -9,6 +9,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use nfip_contract_tests::{MockProvider, Spec};
+use nfip_kit_test::Fetch;
 use reqwest::header::{HeaderMap, HeaderValue};
 use serde_json::{Value, json};
 
@@ -126,36 +127,29 @@ async fn requests_that_break_the_spec_are_reported() {
         .post(&items)
         .header("idempotency-key", "k1")
         .json(&json!({"name": "Sandbags", "price": 1}))
-        .send()
-        .await
-        .unwrap();
+        .fetch()
+        .await;
     // A required field missing, and a field renamed.
     http.post(&items)
         .header("idempotency-key", "k2")
         .json(&json!({"title": "Sandbags", "price": 1}))
-        .send()
-        .await
-        .unwrap();
+        .fetch()
+        .await;
     // The idempotency key under another name: the required header is missing, and the one sent
     // is not declared, so a provider would ignore it.
     http.post(&items)
         .header("idempotency-token", "k3")
         .json(&json!({"name": "Sandbags", "price": 1}))
-        .send()
-        .await
-        .unwrap();
+        .fetch()
+        .await;
     // A query parameter and a cookie the operation does not declare, and one that is invalid.
     http.get(format!("{items}?limit=0&page=2"))
         .header("cookie", "session=s1; theme=dark")
-        .send()
-        .await
-        .unwrap();
+        .fetch()
+        .await;
     // A path parameter that is not a UUID, and a path no operation has.
-    http.get(format!("{items}/42")).send().await.unwrap();
-    http.get(format!("{}/item", shop.uri()))
-        .send()
-        .await
-        .unwrap();
+    http.get(format!("{items}/42")).fetch().await;
+    http.get(format!("{}/item", shop.uri())).fetch().await;
 
     let violations = shop.check_requests().await;
     let expected = [
@@ -201,32 +195,28 @@ async fn what_keeps_to_the_spec_passes() {
         )
         .header("x-request-id", "r1")
         .json(&json!({"name": "Sandbags", "price": 12.5}))
-        .send()
-        .await
-        .unwrap();
+        .fetch()
+        .await;
     assert_eq!(created.status(), 201);
     assert_eq!(created.headers()["content-type"], "application/json");
     let read = http
         .get(format!("{}/items/{ITEM_ID}", shop.uri()))
-        .send()
-        .await
-        .unwrap();
+        .fetch()
+        .await;
     assert_eq!(read.status(), 200);
     // The other security scheme, a declared cookie and query parameter.
     let listed = reqwest::Client::new()
         .get(format!("{}/items?limit=5", shop.uri()))
         .header("x-api-key", "secret")
         .header("cookie", "session=s1")
-        .send()
-        .await
-        .unwrap();
+        .fetch()
+        .await;
     assert_eq!(listed.status(), 200);
     // An operation that needs no credential.
     let health = reqwest::Client::new()
         .get(format!("{}/health", shop.uri()))
-        .send()
-        .await
-        .unwrap();
+        .fetch()
+        .await;
     assert_eq!(health.status(), 204);
     assert_eq!(shop.check_requests().await, Vec::<String>::new());
 }
@@ -252,7 +242,7 @@ async fn open_request_schemas_can_be_checked_as_if_closed() {
             json!({"text": "dry", "priority": 1}),
             json!({"text": "dry", "author": {"name": "Ada", "email": "ada@example.org"}}),
         ] {
-            client().post(&note).json(&body).send().await.unwrap();
+            client().post(&note).json(&body).fetch().await;
         }
         let violations = shop.check_requests().await;
         let mut found: Vec<&str> = violations.iter().map(String::as_str).collect();

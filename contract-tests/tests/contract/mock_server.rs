@@ -7,7 +7,7 @@ use std::path::Path;
 
 use nfip_contract_tests::Spec;
 use nfip_contract_tests::mock_server::{Answer, Report, Script, ValidatingMock};
-use nfip_kit_test::FetchJson;
+use nfip_kit_test::Fetch;
 use serde_json::{Value, json};
 
 const ITEM_ID: &str = "019a7b4e-8f1c-7d2a-9b3e-4c5d6e7f8a9b";

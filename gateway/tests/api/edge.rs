@@ -1,5 +1,7 @@
 //! What the gateway answers before it calls any service.
 
+use nfip_kit_test::Fetch;
+use reqwest::Method;
 use serde_json::json;
 
 use crate::helpers::{KEY, problem, spawn_gateway};
@@ -8,34 +10,22 @@ use crate::helpers::{KEY, problem, spawn_gateway};
 async fn requests_without_a_valid_key_are_401() {
     let gateway = spawn_gateway().await;
     let purchase = json!({"zipcode": "33139", "base_rate": 1200, "user": "Ada"});
-    let url = gateway.server.url("/purchase");
-    let none = gateway
-        .http
-        .post(&url)
-        .json(&purchase)
-        .send()
-        .await
-        .unwrap();
+    let purchase_with = |key: Option<&str>| {
+        let request = gateway.request(Method::POST, "/purchase").json(&purchase);
+        match key {
+            Some(key) => request.header("x-api-key", key),
+            None => request,
+        }
+    };
+    let none = purchase_with(None).fetch().await;
     assert_eq!(none.headers()["www-authenticate"], "Bearer realm=\"nfip\"");
     let body = problem(none, 401).await;
     assert_eq!(body["type"], "urn:nfip:problem:unauthorized");
-    let wrong = gateway
-        .http
-        .post(&url)
-        .header("x-api-key", "nope")
-        .json(&purchase)
-        .send()
-        .await
-        .unwrap();
-    problem(wrong, 401).await;
+    purchase_with(Some("nope")).fetch_problem(401).await;
     let wrong_bearer = gateway
-        .http
-        .get(gateway.server.url("/risk/33139"))
-        .bearer_auth("nope")
-        .send()
-        .await
-        .unwrap();
-    problem(wrong_bearer, 401).await;
+        .request(Method::GET, "/risk/33139")
+        .bearer_auth("nope");
+    wrong_bearer.fetch_problem(401).await;
     // Health, docs and metrics need no key.
     for open in [
         "/healthz",
@@ -45,12 +35,7 @@ async fn requests_without_a_valid_key_are_401() {
         "/metrics",
         "/specs/risk.json",
     ] {
-        let response = gateway
-            .http
-            .get(gateway.server.url(open))
-            .send()
-            .await
-            .unwrap();
+        let response = gateway.request(Method::GET, open).fetch().await;
         assert_eq!(response.status(), 200, "{open}");
     }
 }
@@ -58,15 +43,13 @@ async fn requests_without_a_valid_key_are_401() {
 #[tokio::test]
 async fn bad_purchases_are_refused_before_any_service_is_called() {
     let gateway = spawn_gateway().await;
-    let url = gateway.server.url("/purchase");
     let send = |body: String, content_type: &'static str| {
         let request = gateway
-            .http
-            .post(&url)
+            .request(Method::POST, "/purchase")
             .header("x-api-key", KEY)
             .header("content-type", content_type)
             .body(body);
-        async move { request.send().await.unwrap() }
+        request.fetch()
     };
     problem(send("{\"zipcode\": ".into(), "application/json").await, 400).await;
     problem(
@@ -129,81 +112,52 @@ async fn bad_purchases_are_refused_before_any_service_is_called() {
             "{body} -> {answer}"
         );
     }
-    let key = gateway
-        .http
-        .post(&url)
+    let empty_key = gateway
+        .request(Method::POST, "/purchase")
         .header("x-api-key", KEY)
         .header("idempotency-key", "")
-        .json(&json!({"zipcode": "33139", "base_rate": 1200, "user": "Ada"}))
-        .send()
-        .await
-        .unwrap();
-    problem(key, 400).await;
+        .json(&json!({"zipcode": "33139", "base_rate": 1200, "user": "Ada"}));
+    empty_key.fetch_problem(400).await;
     let pay = gateway
-        .http
-        .post(
-            gateway
-                .server
-                .url("/invoices/0192f0c1-7d4e-7cc2-9a8e-2f1d2b9a4c11/payments"),
+        .request(
+            Method::POST,
+            "/invoices/0192f0c1-7d4e-7cc2-9a8e-2f1d2b9a4c11/payments",
         )
         .header("x-api-key", KEY)
-        .json(&json!({"card_number": "4242424242424242"}))
-        .send()
-        .await
-        .unwrap();
-    let answer = problem(pay, 400).await;
+        .json(&json!({"card_number": "4242424242424242"}));
+    let answer = pay.fetch_problem(400).await;
     assert_eq!(answer["errors"][0]["pointer"], "Idempotency-Key");
 }
 
 #[tokio::test]
 async fn bad_paths_and_unknown_routes_are_problems() {
     let gateway = spawn_gateway().await;
-    let get = |path: &str| {
-        gateway
-            .http
-            .get(gateway.server.url(path))
-            .header("x-api-key", KEY)
-            .send()
-    };
-    problem(get("/risk/331").await.unwrap(), 400).await;
-    problem(get("/policies/not-a-uuid").await.unwrap(), 400).await;
-    problem(get("/invoices/12").await.unwrap(), 400).await;
-    problem(get("/nope").await.unwrap(), 404).await;
-    problem(get("/specs/secrets.json").await.unwrap(), 404).await;
-    let delete = gateway
-        .http
-        .delete(gateway.server.url("/purchase"))
-        .header("x-api-key", KEY)
-        .send()
-        .await
-        .unwrap();
-    problem(delete, 405).await;
+    for (method, path, status) in [
+        (Method::GET, "/risk/331", 400),
+        (Method::GET, "/policies/not-a-uuid", 400),
+        (Method::GET, "/invoices/12", 400),
+        (Method::GET, "/nope", 404),
+        (Method::GET, "/specs/secrets.json", 404),
+        (Method::DELETE, "/purchase", 405),
+    ] {
+        let request = gateway.request(method, path).header("x-api-key", KEY);
+        request.fetch_problem(status).await;
+    }
 }
 
 #[tokio::test]
 async fn an_unreachable_service_is_a_503_naming_it() {
     let gateway = spawn_gateway().await;
-    let response = gateway
-        .http
-        .get(gateway.server.url("/risk/33139"))
+    let body = gateway
+        .request(Method::GET, "/risk/33139")
         .header("x-api-key", KEY)
         .header("x-request-id", "unreachable-1")
-        .send()
-        .await
-        .unwrap();
-    let body = problem(response, 503).await;
+        .fetch_problem(503)
+        .await;
     assert_eq!(body["type"], "urn:nfip:problem:upstream-unavailable");
     assert_eq!(body["upstream"], "risk");
     assert_eq!(body["request_id"], "unreachable-1");
-    let metrics = gateway
-        .http
-        .get(gateway.server.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = gateway.request(Method::GET, "/metrics").fetch_text().await;
     assert!(
         metrics.contains(
             "nfip_requests_total{route=\"/risk/{zipcode}\",method=\"GET\",status=\"503\",client=\"test-client\"} "

@@ -5,6 +5,7 @@ use nfip_kit::auth::Callers;
 use nfip_kit::db::Backend;
 pub use nfip_kit_test::problem;
 use nfip_kit_test::{TestDatabase, TestServer};
+use reqwest::{Method, RequestBuilder};
 
 pub const KEY: &str = "test-key";
 
@@ -50,5 +51,12 @@ pub async fn spawn_with(adjust: impl FnOnce(&mut Settings)) -> TestGateway {
         http: reqwest::Client::new(),
         _db: db,
         built: gateway,
+    }
+}
+
+impl TestGateway {
+    /// A request to `path`, not sent yet.
+    pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        self.http.request(method, self.server.url(path))
     }
 }

@@ -54,6 +54,24 @@ async fn claim(
     journal.claim(&key(client, "k"), &entry).await.unwrap()
 }
 
+/// `client`'s "k" claimed with the fingerprint "order" and finished as a sale: the policy
+/// and invoice it sold.
+async fn sell(journal: &Journal, client: &str) -> (Uuid, Uuid) {
+    let (policy, invoice) = (Uuid::now_v7(), Uuid::now_v7());
+    claim(journal, client, "order", "policy-1", soon()).await;
+    let sold = Outcome {
+        answer: &answer(),
+        sold: Some((policy, invoice)),
+    };
+    assert!(
+        journal
+            .finish(&key(client, "k"), 1, sold, None)
+            .await
+            .unwrap()
+    );
+    (policy, invoice)
+}
+
 fn run_of(attempt: i64, policy_request: &str, upstream_key: &str) -> Claim {
     Claim::Run {
         attempt,
@@ -91,10 +109,7 @@ nfip_kit_test::backend_tests! {
 
     async fn what_a_sale_sold_is_the_clients_own(db) {
         let journal = Journal::connect(&db.url).await.unwrap();
-        let (policy, invoice) = (Uuid::now_v7(), Uuid::now_v7());
-        claim(&journal, "a", "order", "policy-1", soon()).await;
-        let sold = Outcome { answer: &answer(), sold: Some((policy, invoice)) };
-        assert!(journal.finish(&key("a", "k"), 1, sold, None).await.unwrap());
+        let (policy, invoice) = sell(&journal, "a").await;
         assert!(journal.owns("a", Resource::Policy, policy).await.unwrap());
         assert!(journal.owns("a", Resource::Invoice, invoice).await.unwrap());
         assert!(!journal.owns("b", Resource::Policy, policy).await.unwrap());
@@ -104,10 +119,7 @@ nfip_kit_test::backend_tests! {
 
     async fn old_purchases_are_forgotten_but_what_they_sold_stays_the_clients(db) {
         let journal = Journal::connect(&db.url).await.unwrap();
-        let (policy, invoice) = (Uuid::now_v7(), Uuid::now_v7());
-        claim(&journal, "a", "order", "policy-1", soon()).await;
-        let sold = Outcome { answer: &answer(), sold: Some((policy, invoice)) };
-        assert!(journal.finish(&key("a", "k"), 1, sold, None).await.unwrap());
+        let (policy, invoice) = sell(&journal, "a").await;
         claim(&journal, "b", "order", "policy-2", soon()).await;
         // Nothing finished before an hour ago: nothing to forget.
         let hour = Duration::from_secs(3_600);

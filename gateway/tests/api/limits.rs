@@ -7,7 +7,7 @@ use std::time::Duration;
 use nfip_gateway::clients::RateLimit;
 use nfip_kit::auth::{Callers, entry};
 use nfip_kit::serve::Limits;
-use nfip_kit_test::{TestServer, eventually};
+use nfip_kit_test::{Fetch, TestServer, eventually};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -95,7 +95,7 @@ async fn past_the_connection_cap_health_checks_are_answered_and_the_rest_told_to
     let body = problem(refused, 503).await;
     assert_eq!(body["detail"], "too many connections; retry shortly");
     for probe in ["/healthz", "/readyz"] {
-        let answer = fresh().get(server.url(probe)).send().await.unwrap();
+        let answer = fresh().get(server.url(probe)).fetch().await;
         assert_eq!(answer.status(), 200, "{probe}");
     }
     drop(held);

@@ -5,8 +5,10 @@ use std::path::PathBuf;
 
 use nfip_gateway::web;
 use nfip_kit::auth::Callers;
+use nfip_kit_test::Fetch;
+use reqwest::Method;
 
-use crate::helpers::{KEY, problem, spawn_with};
+use crate::helpers::{KEY, spawn_with};
 
 /// A built page in a folder of its own: what `just web` leaves in web/dist, in miniature.
 fn page(index: &str) -> PathBuf {
@@ -26,12 +28,7 @@ async fn the_page_carries_the_web_clients_key_and_its_assets_are_immutable() {
     let site = web::site(Some(&dir), Some(KEY), &clients).unwrap();
     let gateway = spawn_with(|settings| settings.web = site).await;
 
-    let index = gateway
-        .http
-        .get(gateway.server.url("/"))
-        .send()
-        .await
-        .unwrap();
+    let index = gateway.request(Method::GET, "/").fetch().await;
     assert_eq!(index.status(), 200);
     let headers = index.headers().clone();
     assert_eq!(headers["content-type"], "text/html; charset=utf-8");
@@ -50,11 +47,9 @@ async fn the_page_carries_the_web_clients_key_and_its_assets_are_immutable() {
     );
 
     let script = gateway
-        .http
-        .get(gateway.server.url("/assets/index-abc123.js"))
-        .send()
-        .await
-        .unwrap();
+        .request(Method::GET, "/assets/index-abc123.js")
+        .fetch()
+        .await;
     assert_eq!(
         script.headers()["content-type"],
         "text/javascript; charset=utf-8"
@@ -65,29 +60,15 @@ async fn the_page_carries_the_web_clients_key_and_its_assets_are_immutable() {
     );
     assert_eq!(script.text().await.unwrap(), "console.log('page')");
 
-    let missing = gateway
-        .http
-        .get(gateway.server.url("/assets/nothing.js"))
-        .send()
-        .await
-        .unwrap();
-    problem(missing, 404).await;
+    let missing = gateway.request(Method::GET, "/assets/nothing.js");
+    missing.fetch_problem(404).await;
     std::fs::remove_dir_all(dir).unwrap();
 }
 
 #[tokio::test]
 async fn without_a_page_the_root_is_a_404_problem() {
     let gateway = spawn_with(|_| {}).await;
-    let body = problem(
-        gateway
-            .http
-            .get(gateway.server.url("/"))
-            .send()
-            .await
-            .unwrap(),
-        404,
-    )
-    .await;
+    let body = gateway.request(Method::GET, "/").fetch_problem(404).await;
     assert_eq!(body["detail"], "no route for /");
 }
 

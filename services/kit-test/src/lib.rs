@@ -378,21 +378,20 @@ impl TestClient {
         self.server.url(path)
     }
 
+    /// A request to `path`, not sent yet.
+    pub fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.http.request(method, self.url(path))
+    }
+
     pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.http
-            .get(self.url(path))
-            .send()
-            .await
-            .expect("request reaches the app")
+        self.request(reqwest::Method::GET, path).fetch().await
     }
 
     pub async fn post(&self, path: &str, body: &serde_json::Value) -> reqwest::Response {
-        self.http
-            .post(self.url(path))
+        self.request(reqwest::Method::POST, path)
             .json(body)
-            .send()
+            .fetch()
             .await
-            .expect("request reaches the app")
     }
 }
 
@@ -405,15 +404,30 @@ pub async fn count_rows(db: &nfip_kit::Db, from: &str) -> i64 {
         .get("n")
 }
 
-/// A request sent and its answer read as JSON, failing the test if either step fails.
-pub trait FetchJson {
+/// A request sent, failing the test if it is not answered, and its answer read.
+pub trait Fetch {
+    fn fetch(self) -> impl Future<Output = reqwest::Response>;
     fn fetch_json<T: serde::de::DeserializeOwned>(self) -> impl Future<Output = T>;
+    fn fetch_text(self) -> impl Future<Output = String>;
+    /// The answer checked by [`problem`], and its body.
+    fn fetch_problem(self, status: u16) -> impl Future<Output = serde_json::Value>;
 }
 
-impl FetchJson for reqwest::RequestBuilder {
+impl Fetch for reqwest::RequestBuilder {
+    async fn fetch(self) -> reqwest::Response {
+        self.send().await.expect("the request is answered")
+    }
+
     async fn fetch_json<T: serde::de::DeserializeOwned>(self) -> T {
-        let response = self.send().await.expect("the request is answered");
-        response.json().await.expect("the answer is JSON")
+        self.fetch().await.json().await.expect("the answer is JSON")
+    }
+
+    async fn fetch_text(self) -> String {
+        self.fetch().await.text().await.expect("the answer is text")
+    }
+
+    async fn fetch_problem(self, status: u16) -> serde_json::Value {
+        problem(self.fetch().await, status).await
     }
 }
 

@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use crate::helpers::{Stack, order};
 use crate::proxy::Fault;
-use nfip_kit_test::{FetchJson, problem};
+use nfip_kit_test::{Fetch, problem};
 
 nfip_kit_test::backend_tests! {
     async fn fifty_concurrent_retries_make_one_purchase(db) {
@@ -23,7 +23,7 @@ nfip_kit_test::backend_tests! {
             .map(|_| {
                 let request = stack.post("/purchase").header("idempotency-key", "buy-once").json(&order("33139"));
                 tokio::spawn(async move {
-                    let response = request.send().await.unwrap();
+                    let response = request.fetch().await;
                     let replayed = response.headers().contains_key("idempotent-replayed");
                     (response.status().as_u16(), replayed, response.text().await.unwrap())
                 })
@@ -156,9 +156,8 @@ async fn a_purchase_abandoned_by_a_crashed_gateway_is_undone() {
         )
         .header("content-type", "application/json")
         .body(request)
-        .send()
-        .await
-        .unwrap();
+        .fetch()
+        .await;
     assert_eq!(created.status(), 201);
 
     stack.followups_wake.notify_one();

@@ -4,7 +4,7 @@ use nfip_kit_test::eventually;
 use serde_json::{Value, json};
 
 use crate::helpers::{Stack, order};
-use nfip_kit_test::{FetchJson, problem};
+use nfip_kit_test::{Fetch, problem};
 
 nfip_kit_test::backend_tests! {
     async fn a_purchase_creates_a_policy_an_invoice_and_a_confirmation(db) {
@@ -98,39 +98,28 @@ async fn public_reads_pass_upstream_answers_through() {
     assert_eq!(risk["factors"].as_array().unwrap().len(), 4);
     assert_eq!(risk["source"], "table");
     // A client that holds this version is told so, without the body.
-    let first = stack.get("/risk/80302").send().await.unwrap();
+    let first = stack.get("/risk/80302").fetch().await;
     let tag = first.headers()["etag"].clone();
     let again = stack
         .get("/risk/80302")
         .header("if-none-match", tag)
-        .send()
-        .await
-        .unwrap();
+        .fetch()
+        .await;
     assert_eq!(again.status(), 304);
-    let unknown = problem(stack.get("/risk/00000").send().await.unwrap(), 404).await;
+    let unknown = stack.get("/risk/00000").fetch_problem(404).await;
     assert_eq!(
         (unknown["upstream"].as_str(), unknown["detail"].as_str()),
         (Some("risk"), Some("00000 is not a U.S. ZIP code in use"))
     );
-    let missing = problem(
-        stack
-            .get("/policies/0192f0c1-7d4e-7cc2-9a8e-2f1d2b9a4c11")
-            .send()
-            .await
-            .unwrap(),
-        404,
-    )
-    .await;
+    let missing = stack
+        .get("/policies/0192f0c1-7d4e-7cc2-9a8e-2f1d2b9a4c11")
+        .fetch_problem(404)
+        .await;
     assert_eq!(missing["upstream"], "policy");
-    problem(
-        stack
-            .get("/invoices/0192f0c1-7d4e-7cc2-9a8e-2f1d2b9a4c11")
-            .send()
-            .await
-            .unwrap(),
-        404,
-    )
-    .await;
+    stack
+        .get("/invoices/0192f0c1-7d4e-7cc2-9a8e-2f1d2b9a4c11")
+        .fetch_problem(404)
+        .await;
     stack.stop().await;
 }
 
@@ -143,9 +132,8 @@ async fn one_request_id_and_trace_follow_a_purchase_to_every_service() {
         .header("x-request-id", "follow-me-1")
         .header("traceparent", traceparent)
         .json(&order("33139"))
-        .send()
-        .await
-        .unwrap();
+        .fetch()
+        .await;
     assert_eq!(response.status(), 201);
     assert_eq!(response.headers()["x-request-id"], "follow-me-1");
     for service in [
@@ -173,15 +161,7 @@ async fn one_request_id_and_trace_follow_a_purchase_to_every_service() {
             );
         }
     }
-    let metrics = stack
-        .http
-        .get(stack.gateway.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = stack.get("/metrics").fetch_text().await;
     for line in [
         // Counts are shared by every test of this process (one recorder a process): only that
         // each series is there is checked.
@@ -228,14 +208,11 @@ async fn an_unknown_zip_is_a_422_and_creates_nothing() {
         body["errors"][0]["detail"],
         "00000 is not a U.S. ZIP code in use"
     );
-    let unauthenticated = stack
-        .http
-        .post(stack.gateway.url("/purchase"))
+    let unauthenticated = stack.http.post(stack.gateway.url("/purchase"));
+    unauthenticated
         .json(&order("33139"))
-        .send()
-        .await
-        .unwrap();
-    problem(unauthenticated, 401).await;
+        .fetch_problem(401)
+        .await;
     assert_eq!(stack.policy.count("policies", "1 = 1").await, 0);
     assert!(
         stack.policy.proxy.seen().is_empty(),
@@ -270,16 +247,11 @@ fn queried_metrics() -> Vec<String> {
 #[tokio::test]
 async fn the_dashboard_and_the_alerts_query_metrics_that_exist() {
     let stack = Stack::start(nfip_kit::db::Backend::Sqlite).await;
-    let bought = stack
-        .post("/purchase")
-        .json(&order("33139"))
-        .send()
-        .await
-        .unwrap();
+    let bought = stack.post("/purchase").json(&order("33139")).fetch().await;
     assert_eq!(bought.status(), 201);
     let scrape = |url: String| {
         let http = stack.http.clone();
-        async move { http.get(url).send().await.unwrap().text().await.unwrap() }
+        async move { http.get(url).fetch().await.text().await.unwrap() }
     };
     // The notification service's scrape sets its queue gauge; the recorder is the process's,
     // so the gateway's scrape then shows every in-process service's series too.

@@ -2,11 +2,10 @@
 //! stack (issue 9), each of which failed on the code before the fix.
 
 use nfip_kit::db::Backend;
-use nfip_kit_test::caller_headers;
+use nfip_kit_test::{Fetch, caller_headers, problem};
 use serde_json::{Value, json};
 
 use crate::helpers::{KEY, OTHER_KEY, Stack, order};
-use nfip_kit_test::problem;
 
 async fn json(response: reqwest::Response) -> Value {
     response.json().await.expect("a JSON body")
@@ -75,22 +74,12 @@ async fn a_client_reads_and_pays_only_what_it_bought() {
     // Another client's policy reads exactly as one that does not exist.
     let missing = uuid::Uuid::now_v7().to_string();
     for (path, id) in [("policies", policy), ("invoices", invoice)] {
-        let theirs = problem(
-            as_other(reqwest::Method::GET, format!("/{path}/{id}"))
-                .send()
-                .await
-                .unwrap(),
-            404,
-        )
-        .await;
-        let none = problem(
-            as_other(reqwest::Method::GET, format!("/{path}/{missing}"))
-                .send()
-                .await
-                .unwrap(),
-            404,
-        )
-        .await;
+        let theirs = as_other(reqwest::Method::GET, format!("/{path}/{id}"))
+            .fetch_problem(404)
+            .await;
+        let none = as_other(reqwest::Method::GET, format!("/{path}/{missing}"))
+            .fetch_problem(404)
+            .await;
         let without_ids = |mut body: Value, id: &str| {
             body["detail"] = json!(body["detail"].as_str().unwrap().replace(id, "<id>"));
             body.as_object_mut().unwrap().remove("request_id");
@@ -104,33 +93,26 @@ async fn a_client_reads_and_pays_only_what_it_bought() {
     }
 
     // Nor can it pay it.
-    let paid = as_other(
+    as_other(
         reqwest::Method::POST,
         format!("/invoices/{invoice}/payments"),
     )
     .header("idempotency-key", "pay-theirs")
     .json(&json!({"card_number": "4242424242424242"}))
-    .send()
-    .await
-    .unwrap();
-    problem(paid, 404).await;
+    .fetch_problem(404)
+    .await;
     assert_eq!(stack.billing.count("payments", "1 = 1").await, 0);
     assert_eq!(stack.invoices("open").await, 1);
 
     // Its owner can.
-    let read = stack
-        .get(&format!("/policies/{policy}"))
-        .send()
-        .await
-        .unwrap();
+    let read = stack.get(&format!("/policies/{policy}")).fetch().await;
     assert_eq!(read.status(), 200);
     let paid = stack
         .post(&format!("/invoices/{invoice}/payments"))
         .header("idempotency-key", "pay-mine")
         .json(&json!({"card_number": "4242424242424242"}))
-        .send()
-        .await
-        .unwrap();
+        .fetch()
+        .await;
     assert_eq!(paid.status(), 201);
     stack.stop().await;
 }
@@ -174,7 +156,7 @@ async fn addresses_a_mailer_refuses_and_invisible_characters_are_422_everywhere(
 
         let policy = json!({"holder": "Ada", "contact": {"email": email}, "zipcode": "33139", "risk_score": 0.5});
         let url = stack.policy.server.url("/api/policies");
-        let refused = problem(service.post(url).json(&policy).send().await.unwrap(), 422).await;
+        let refused = service.post(url).json(&policy).fetch_problem(422).await;
         assert_eq!(
             refused["errors"][0]["pointer"], "/contact/email",
             "{refused}"
@@ -182,7 +164,7 @@ async fn addresses_a_mailer_refuses_and_invisible_characters_are_422_everywhere(
 
         let message = json!({"channel": "email", "to": email, "subject": "Hi", "body": "Hello", "policy_id": uuid::Uuid::now_v7()});
         let url = stack.notification.server.url("/api/notifications");
-        let refused = problem(service.post(url).json(&message).send().await.unwrap(), 422).await;
+        let refused = service.post(url).json(&message).fetch_problem(422).await;
         assert_eq!(refused["errors"][0]["pointer"], "/to", "{refused}");
     }
     for name in ["Ada\u{202E}ecalevoL", "A\u{200B}da", "\u{FEFF}Ada"] {
@@ -192,7 +174,7 @@ async fn addresses_a_mailer_refuses_and_invisible_characters_are_422_everywhere(
         assert_eq!(refused["errors"][0]["pointer"], "/user", "{refused}");
         let policy = json!({"holder": name, "zipcode": "33139", "risk_score": 0.5});
         let url = stack.policy.server.url("/api/policies");
-        let refused = problem(service.post(url).json(&policy).send().await.unwrap(), 422).await;
+        let refused = service.post(url).json(&policy).fetch_problem(422).await;
         assert_eq!(refused["errors"][0]["pointer"], "/holder", "{refused}");
     }
     assert_eq!(stack.policies("active").await, 0, "nothing was stored");
@@ -212,25 +194,21 @@ async fn services_answer_only_a_caller_they_trust_but_health_and_docs_stay_open(
     let http = reqwest::Client::new();
     for (service, path) in &calls {
         let url = service.server.url(path);
-        let stranger = http.get(&url).send().await.unwrap();
+        let stranger = http.get(&url).fetch().await;
         assert_eq!(
             stranger.headers()["www-authenticate"],
             "Bearer realm=\"nfip\""
         );
         problem(stranger, 401).await;
-        let guess = http.get(&url).bearer_auth("guessed").send().await.unwrap();
-        problem(guess, 401).await;
-        let client_key = http.get(&url).bearer_auth(KEY).send().await.unwrap();
-        problem(client_key, 401).await;
-        let trusted = http
-            .get(&url)
-            .headers(caller_headers())
-            .send()
-            .await
-            .unwrap();
+        http.get(&url)
+            .bearer_auth("guessed")
+            .fetch_problem(401)
+            .await;
+        http.get(&url).bearer_auth(KEY).fetch_problem(401).await;
+        let trusted = http.get(&url).headers(caller_headers()).fetch().await;
         assert_ne!(trusted.status(), 401, "{path}");
         for open in ["/healthz", "/readyz", "/openapi.json", "/docs/"] {
-            let answer = http.get(service.server.url(open)).send().await.unwrap();
+            let answer = http.get(service.server.url(open)).fetch().await;
             assert_eq!(answer.status(), 200, "{path} {open}");
         }
     }
@@ -240,21 +218,19 @@ async fn services_answer_only_a_caller_they_trust_but_health_and_docs_stay_open(
 #[tokio::test]
 async fn the_http_layers_own_refusals_are_problems_and_say_nothing_of_the_host() {
     let stack = Stack::start(Backend::Sqlite).await;
-    let long = stack
+    stack
         .get(&format!("/risk/{}", "1".repeat(9_000)))
-        .send()
-        .await
-        .unwrap();
-    problem(long, 414).await;
+        .fetch_problem(414)
+        .await;
     let mut many = stack.get("/risk/33139");
     for n in 0..120 {
         many = many.header(format!("x-filler-{n}"), "1");
     }
-    problem(many.send().await.unwrap(), 431).await;
+    many.fetch_problem(431).await;
     let large = stack
         .get("/risk/33139")
         .header("x-large", "a".repeat(20_000));
-    problem(large.send().await.unwrap(), 431).await;
+    large.fetch_problem(431).await;
 
     // What hyper refuses itself, before any handler: a header line it cannot parse, and more
     // headers than it reads at all.
@@ -381,7 +357,7 @@ async fn serve_tls(app: axum::Router) -> (u16, String) {
 #[tokio::test]
 async fn the_gateway_calls_a_service_over_https_trusting_a_private_ca() {
     use nfip_gateway::{Endpoint, Endpoints, Gateway, Settings};
-    use nfip_kit_test::{CALLER_KEY, TestDatabase, TestServer, callers};
+    use nfip_kit_test::{CALLER_KEY, Fetch, TestDatabase, TestServer, callers};
 
     let db = TestDatabase::create(Backend::Sqlite).await;
     let ratings = nfip_risk::RatingStore::connect(&db.url).await.unwrap();
@@ -413,9 +389,8 @@ async fn the_gateway_calls_a_service_over_https_trusting_a_private_ca() {
     let answer = reqwest::Client::new()
         .get(server.url("/risk/33139"))
         .header("x-api-key", KEY)
-        .send()
-        .await
-        .unwrap();
+        .fetch()
+        .await;
     assert_eq!(answer.status(), 200);
     assert_eq!(json(answer).await["flood_zone"], "AE");
 
@@ -425,9 +400,8 @@ async fn the_gateway_calls_a_service_over_https_trusting_a_private_ca() {
     let answer = reqwest::Client::new()
         .get(server.url("/risk/33139"))
         .header("x-api-key", KEY)
-        .send()
-        .await
-        .unwrap();
+        .fetch()
+        .await;
     let refused = problem(answer, 503).await;
     assert_eq!(refused["upstream"], "risk");
     trusting.stop().await;

@@ -1,7 +1,7 @@
 //! Each class of bad input gets a 4xx problem that names it, and writes nothing.
 
 use nfip_kit::db::Backend;
-use nfip_kit_test::TestDatabase;
+use nfip_kit_test::{Fetch, TestDatabase};
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, problem, spawn_app};
@@ -20,7 +20,7 @@ async fn raw(
     if let Some(content_type) = content_type {
         request = request.header("content-type", content_type);
     }
-    request.send().await.unwrap()
+    request.fetch().await
 }
 
 #[tokio::test]
@@ -78,9 +78,8 @@ async fn bad_payments_paths_and_methods_are_problems_and_charge_nothing() {
         .http
         .post(app.server.url(&pay))
         .json(&body)
-        .send()
-        .await
-        .unwrap();
+        .fetch()
+        .await;
     let answer = problem(no_key, 400).await;
     assert_eq!(answer["errors"][0]["pointer"], "Idempotency-Key");
     for card in ["4242424242424241", "4242", "abcd efgh ijkl mnop"] {
@@ -112,10 +111,6 @@ async fn bad_payments_paths_and_methods_are_problems_and_charge_nothing() {
     .await;
     problem(app.get("/api/invoices/12").await, 400).await;
     problem(app.get("/api/invoice").await, 404).await;
-    problem(
-        app.http.put(app.server.url(&pay)).send().await.unwrap(),
-        405,
-    )
-    .await;
+    app.http.put(app.server.url(&pay)).fetch_problem(405).await;
     assert_eq!(app.count("payments").await, 0);
 }

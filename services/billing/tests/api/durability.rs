@@ -1,6 +1,6 @@
 //! What a 2xx acknowledged survives the process being killed with SIGKILL.
 
-use nfip_kit_test::{FetchJson, ServiceProcess};
+use nfip_kit_test::{Fetch, ServiceProcess};
 use serde_json::{Value, json};
 
 use crate::helpers::new_invoice;

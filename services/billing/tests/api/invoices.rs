@@ -1,6 +1,7 @@
 use serde_json::Value;
 
 use crate::helpers::{new_invoice, problem, spawn_app};
+use nfip_kit_test::Fetch;
 
 nfip_kit_test::backend_tests! {
     async fn prices_an_invoice_exactly_in_cents(db) {
@@ -30,7 +31,7 @@ nfip_kit_test::backend_tests! {
                 .post(app.server.url("/api/invoices"))
                 .header("idempotency-key", "purchase-1/invoice")
                 .json(&body);
-            async move { request.send().await.unwrap() }
+            async move { request.fetch().await }
         };
         let first: Value = send(new_invoice(1_000, 0.5)).await.json().await.unwrap();
         let again = send(new_invoice(1_000, 0.5)).await;

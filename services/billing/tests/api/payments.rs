@@ -3,6 +3,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use crate::helpers::{problem, spawn_app};
+use nfip_kit_test::Fetch;
 
 nfip_kit_test::backend_tests! {
     async fn a_payment_charges_once_per_key(db) {
@@ -50,7 +51,7 @@ nfip_kit_test::backend_tests! {
                     .post(app.server.url(&format!("/api/invoices/{invoice}/payments")))
                     .header("idempotency-key", key)
                     .json(&serde_json::json!({"card_number": "4242424242424242"}));
-                tokio::spawn(async move { request.send().await.unwrap().status().as_u16() })
+                tokio::spawn(async move { request.fetch().await.status().as_u16() })
             })
             .collect();
         let mut statuses = BTreeMap::new();

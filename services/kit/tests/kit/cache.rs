@@ -3,7 +3,7 @@
 
 use nfip_kit::auth::Callers;
 use nfip_kit::db::{Backend, Db};
-use nfip_kit_test::{TestDatabase, TestServer};
+use nfip_kit_test::{Fetch, TestDatabase, TestServer};
 use utoipa_axum::router::OpenApiRouter;
 
 async fn serve(database: &TestDatabase) -> TestServer {
@@ -19,7 +19,7 @@ async fn a_read_names_its_version_and_a_client_that_holds_it_gets_a_304() {
     let database = TestDatabase::create(Backend::Sqlite).await;
     let server = serve(&database).await;
     let http = reqwest::Client::new();
-    let first = http.get(server.url("/healthz")).send().await.unwrap();
+    let first = http.get(server.url("/healthz")).fetch().await;
     assert_eq!(first.status(), 200);
     let tag = first.headers()["etag"].to_str().unwrap().to_owned();
     assert!(tag.starts_with("W/\"") && tag.len() == 36, "{tag}");
@@ -28,9 +28,8 @@ async fn a_read_names_its_version_and_a_client_that_holds_it_gets_a_304() {
     let again = http
         .get(server.url("/healthz"))
         .header("if-none-match", tag.trim_start_matches("W/"))
-        .send()
-        .await
-        .unwrap();
+        .fetch()
+        .await;
     assert_eq!(again.status(), 304);
     assert_eq!(again.headers()["etag"], tag.as_str());
     assert!(again.bytes().await.unwrap().is_empty());
@@ -38,9 +37,8 @@ async fn a_read_names_its_version_and_a_client_that_holds_it_gets_a_304() {
     let stale = http
         .get(server.url("/healthz"))
         .header("if-none-match", "\"another\"")
-        .send()
-        .await
-        .unwrap();
+        .fetch()
+        .await;
     assert_eq!(stale.status(), 200);
     assert_eq!(stale.text().await.unwrap(), r#"{"status":"ok"}"#);
 
@@ -48,9 +46,8 @@ async fn a_read_names_its_version_and_a_client_that_holds_it_gets_a_304() {
     let written = http
         .post(server.url("/api/ping"))
         .header("if-none-match", "*")
-        .send()
-        .await
-        .unwrap();
+        .fetch()
+        .await;
     assert_ne!(written.status(), 304);
     assert!(written.headers().get("etag").is_none());
 }
@@ -64,9 +61,8 @@ async fn the_spec_and_the_docs_are_compressed_and_cacheable() {
         let answer = http
             .get(server.url(path))
             .header("accept-encoding", "gzip")
-            .send()
-            .await
-            .unwrap();
+            .fetch()
+            .await;
         assert_eq!(answer.status(), 200, "{path}");
         assert_eq!(answer.headers()["content-encoding"], "gzip", "{path}");
         assert_eq!(
@@ -76,7 +72,7 @@ async fn the_spec_and_the_docs_are_compressed_and_cacheable() {
         );
         assert!(answer.headers().contains_key("etag"), "{path}");
     }
-    let plain = http.get(server.url("/openapi.json")).send().await.unwrap();
+    let plain = http.get(server.url("/openapi.json")).fetch().await;
     assert!(plain.headers().get("content-encoding").is_none());
     let spec: serde_json::Value = plain.json().await.unwrap();
     assert!(spec["paths"]["/healthz"]["get"]["responses"]["304"].is_object());

@@ -2,7 +2,7 @@
 
 use nfip_kit::auth::Callers;
 use nfip_kit::db::{Backend, Db};
-use nfip_kit_test::{TestDatabase, TestServer};
+use nfip_kit_test::{Fetch, TestDatabase, TestServer};
 use utoipa_axum::router::OpenApiRouter;
 
 #[tokio::test]
@@ -12,12 +12,9 @@ async fn every_process_counts_its_requests_by_route_and_shows_its_pool() {
     let api = OpenApiRouter::new().route("/api/ping", axum::routing::get(|| async { "pong" }));
     let server = TestServer::spawn(nfip_kit::service::app(api, (), db, Callers::default())).await;
     let http = reqwest::Client::new();
-    http.get(server.url("/healthz")).send().await.unwrap();
-    http.get(server.url("/no/such/route/42"))
-        .send()
-        .await
-        .unwrap();
-    let answer = http.get(server.url("/metrics")).send().await.unwrap();
+    http.get(server.url("/healthz")).fetch().await;
+    http.get(server.url("/no/such/route/42")).fetch().await;
+    let answer = http.get(server.url("/metrics")).fetch().await;
     assert_eq!(
         answer.headers()["content-type"],
         "text/plain; version=0.0.4"
@@ -49,7 +46,7 @@ async fn queries_waiting_for_a_connection_are_counted() {
     let waiting = |n: usize| {
         let (http, url) = (reqwest::Client::new(), server.url("/metrics"));
         async move {
-            let text = http.get(url).send().await.unwrap().text().await.unwrap();
+            let text = http.get(url).fetch().await.text().await.unwrap();
             text.contains(&format!("nfip_db_connections{{state=\"waiting\"}} {n}\n"))
                 .then_some(())
         }

@@ -1,7 +1,7 @@
 //! Each class of bad input gets a 4xx problem that names it, and queues nothing.
 
 use nfip_kit::db::Backend;
-use nfip_kit_test::TestDatabase;
+use nfip_kit_test::{Fetch, TestDatabase};
 use serde_json::{Value, json};
 
 use crate::helpers::{FAST_RETRY, Flaky, problem, spawn_app};
@@ -17,7 +17,7 @@ async fn bad_notifications_are_4xx_problems_and_queue_nothing() {
             .post(&url)
             .header("content-type", content_type)
             .body(body);
-        async move { request.send().await.unwrap() }
+        async move { request.fetch().await }
     };
     problem(
         raw("application/json", "{\"channel\": \"email\",".into()).await,
@@ -76,7 +76,7 @@ async fn bad_notifications_are_4xx_problems_and_queue_nothing() {
     )
     .await;
     problem(app.get("/api/notification").await, 404).await;
-    problem(app.http.delete(&url).send().await.unwrap(), 405).await;
+    app.http.delete(&url).fetch_problem(405).await;
 }
 
 /// Found by Schemathesis: a body its schema accepts must not be refused as too large, however
@@ -102,9 +102,8 @@ async fn the_largest_valid_notification_fits_under_the_body_limit() {
         .post(app.server.url("/api/notifications"))
         .header("content-type", "application/json")
         .body(body)
-        .send()
-        .await
-        .unwrap();
+        .fetch()
+        .await;
     assert_eq!(response.status(), 202, "{}", response.text().await.unwrap());
     assert_eq!(app.stored().await, 1);
 }

@@ -8,7 +8,7 @@ use time::format_description::well_known::Rfc3339;
 use serde_json::{Value, json};
 
 use crate::helpers::{FAST_RETRY, Flaky, email, outbox, outbox_dir, spawn_app};
-use nfip_kit_test::eventually;
+use nfip_kit_test::{Fetch, eventually};
 use nfip_notification::delivery::{RetryPolicy, Worker};
 
 nfip_kit_test::backend_tests! {
@@ -88,7 +88,7 @@ nfip_kit_test::backend_tests! {
                 .post(app.server.url("/api/notifications"))
                 .header("idempotency-key", "purchase-1/notification")
                 .json(&body);
-            async move { request.send().await.unwrap() }
+            async move { request.fetch().await }
         };
         let first: Value = send(email("ada@example.org")).await.json().await.unwrap();
         let again = send(email("ada@example.org")).await;

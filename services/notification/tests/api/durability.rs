@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use nfip_kit_test::{FetchJson, ServiceProcess, eventually};
+use nfip_kit_test::{Fetch, ServiceProcess, eventually};
 use serde_json::Value;
 
 use crate::helpers::{email, outbox_dir};
@@ -22,7 +22,7 @@ nfip_kit_test::backend_tests! {
         let down = [&common[..], &["--smtp-host", "127.0.0.1", "--smtp-port", "9", "--retry-base-ms", "5", "--retry-cap-ms", "50", "--max-attempts", "1000"]].concat();
         let http = reqwest::Client::builder().default_headers(nfip_kit_test::caller_headers()).build().unwrap();
         let process = ServiceProcess::start(BINARY, &down).await;
-        let response = http.post(process.url("/api/notifications")).json(&email("ada@example.org")).send().await.unwrap();
+        let response = http.post(process.url("/api/notifications")).json(&email("ada@example.org")).fetch().await;
         assert_eq!(response.status(), 202);
         let location = response.headers()["location"].to_str().unwrap().to_owned();
         let queued: Value = http.get(process.url(&location)).fetch_json().await;

@@ -1,7 +1,7 @@
 //! Each class of bad input gets a 4xx problem that names it, and writes nothing.
 
 use nfip_kit::db::Backend;
-use nfip_kit_test::TestDatabase;
+use nfip_kit_test::{Fetch, TestDatabase};
 use serde_json::{Value, json};
 
 use crate::helpers::{new_policy, problem, spawn_app};
@@ -15,7 +15,7 @@ async fn raw(
     if let Some(content_type) = content_type {
         request = request.header("content-type", content_type);
     }
-    request.send().await.unwrap()
+    request.fetch().await
 }
 
 #[tokio::test]
@@ -86,15 +86,12 @@ async fn bad_bodies_are_4xx_problems_naming_the_field_and_write_nothing() {
         ]
     );
 
-    let bad_key = app
-        .http
+    app.http
         .post(app.server.url("/api/policies"))
         .header("idempotency-key", "")
         .json(&new_policy("Ada"))
-        .send()
-        .await
-        .unwrap();
-    problem(bad_key, 400).await;
+        .fetch_problem(400)
+        .await;
 
     assert_eq!(app.stored().await, 0, "no bad request wrote anything");
 }
@@ -126,11 +123,8 @@ async fn bad_paths_queries_routes_and_methods_are_problems() {
         problem(app.get(&format!("/api/policies?{query}")).await, 400).await;
     }
     problem(app.get("/api/nope").await, 404).await;
-    let delete = app
-        .http
+    app.http
         .delete(app.server.url("/api/policies"))
-        .send()
-        .await
-        .unwrap();
-    problem(delete, 405).await;
+        .fetch_problem(405)
+        .await;
 }

@@ -1,6 +1,6 @@
 //! What a 2xx acknowledged survives the process being killed with SIGKILL.
 
-use nfip_kit_test::{FetchJson, ServiceProcess};
+use nfip_kit_test::{Fetch, ServiceProcess};
 use serde_json::Value;
 
 use crate::helpers::new_policy;
@@ -20,7 +20,7 @@ nfip_kit_test::backend_tests! {
 
         let process = ServiceProcess::start(BINARY, &args).await;
         let id = created["id"].as_str().unwrap();
-        let read = http.get(process.url(&format!("/api/policies/{id}"))).send().await.unwrap();
+        let read = http.get(process.url(&format!("/api/policies/{id}"))).fetch().await;
         assert_eq!(read.status(), 200);
         assert_eq!(read.json::<Value>().await.unwrap(), created);
     }

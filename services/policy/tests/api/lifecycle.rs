@@ -1,6 +1,7 @@
 use serde_json::Value;
 
 use crate::helpers::{new_policy, problem, spawn_app};
+use nfip_kit_test::Fetch;
 
 nfip_kit_test::backend_tests! {
     async fn creates_then_reads_a_policy(db) {
@@ -63,7 +64,7 @@ nfip_kit_test::backend_tests! {
                 .post(app.server.url("/api/policies"))
                 .header("idempotency-key", "purchase-1/policy")
                 .json(&body);
-            async move { request.send().await.unwrap() }
+            async move { request.fetch().await }
         };
         let first = send(new_policy("Ada Lovelace")).await;
         assert_eq!(first.status(), 201);
