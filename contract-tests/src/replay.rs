@@ -50,26 +50,8 @@ pub fn recorded(dir: &Path, provider: &str) -> Vec<Interaction> {
                 request: SeenRequest {
                     method: request["method"].as_str().unwrap_or_default().to_owned(),
                     path: request["path"].as_str().unwrap_or_default().to_owned(),
-                    query: request["query"]
-                        .as_object()
-                        .map(|q| {
-                            q.iter()
-                                .map(|(k, v)| {
-                                    (k.clone(), v.as_str().unwrap_or_default().to_owned())
-                                })
-                                .collect()
-                        })
-                        .unwrap_or_default(),
-                    headers: request["headers"]
-                        .as_object()
-                        .map(|h| {
-                            h.iter()
-                                .map(|(k, v)| {
-                                    (k.clone(), v.as_str().unwrap_or_default().to_owned())
-                                })
-                                .collect()
-                        })
-                        .unwrap_or_default(),
+                    query: strings(&request["query"]),
+                    headers: strings(&request["headers"]),
                     body: request.get("body").map(Value::to_string),
                 },
                 status: call["response"]["status"].as_u64().unwrap_or_default() as u16,
@@ -140,6 +122,14 @@ pub fn shape_differences(recorded: &Value, real: &Value, at: &str) -> Vec<String
             kind(b)
         )],
     }
+}
+
+/// A recorded object of strings (query or headers) as pairs; what is not a string reads as "".
+fn strings<C: FromIterator<(String, String)>>(object: &Value) -> C {
+    let pairs = object.as_object().into_iter().flatten();
+    pairs
+        .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
+        .collect()
 }
 
 #[cfg(test)]

@@ -13,7 +13,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use tokio::process::Command;
 
 use crate::{
-    Running, SERVICES, binary, build, spawn, start_fresh, stop, wait_until_ready, workspace_root,
+    Running, SERVICES, binary, build, run_to_end, spawn, start_fresh, stop, wait_until_ready,
+    workspace_root,
 };
 
 pub async fn run(
@@ -310,16 +311,13 @@ async fn ensure_wrk() -> Result<(), String> {
         return Ok(());
     }
     println!("installing wrk (Debian package)…");
-    let installed = Command::new("apt-get")
-        .args(["install", "-y", "-q", "wrk"])
-        .status()
-        .await
-        .map_err(|e| format!("wrk is missing and apt-get cannot run ({e}); install wrk"))?;
-    if installed.success() {
-        Ok(())
-    } else {
-        Err(String::from(
-            "wrk is missing and `apt-get install wrk` failed; install wrk",
-        ))
-    }
+    let mut install = Command::new("apt-get");
+    install.args(["install", "-y", "-q", "wrk"]);
+    let failed = "wrk is missing and `apt-get install wrk` failed; install wrk";
+    run_to_end(
+        &mut install,
+        "wrk is missing and apt-get cannot run",
+        failed,
+    )
+    .await
 }

@@ -227,15 +227,20 @@ async fn build(root: &Path, release: bool, more: &[&str]) -> Result<(), String> 
     for package in more {
         cargo.args(["--package", package]);
     }
-    let status = cargo
+    run_to_end(&mut cargo, "cannot run cargo", "the build failed").await
+}
+
+/// Runs `command` to its end: `Err(cannot_run: <why>)` if it cannot start, `Err(failed)` if it
+/// exits with a failure.
+async fn run_to_end(command: &mut Command, cannot_run: &str, failed: &str) -> Result<(), String> {
+    let status = command
         .status()
         .await
-        .map_err(|e| format!("cannot run cargo: {e}"))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(String::from("the build failed"))
-    }
+        .map_err(|e| format!("{cannot_run}: {e}"))?;
+    status
+        .success()
+        .then_some(())
+        .ok_or_else(|| failed.to_owned())
 }
 
 /// Each service's database URL: a SQLite file under data/, or its own PostgreSQL database.
@@ -260,15 +265,12 @@ async fn database_url(postgres: Option<&str>, service: &str) -> Result<String, S
         ));
     }
     if String::from_utf8_lossy(&psql.stdout).trim() != "1" {
-        let created = Command::new("psql")
+        let mut create = Command::new("psql");
+        create
             .args([&format!("{server}/postgres"), "-qc"])
-            .arg(format!("CREATE DATABASE {database}"))
-            .status()
-            .await
-            .map_err(|e| e.to_string())?;
-        if !created.success() {
-            return Err(format!("cannot create database {database}"));
-        }
+            .arg(format!("CREATE DATABASE {database}"));
+        let failed = format!("cannot create database {database}");
+        run_to_end(&mut create, "cannot run psql", &failed).await?;
     }
     Ok(format!("{server}/{database}"))
 }

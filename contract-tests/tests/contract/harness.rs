@@ -56,22 +56,19 @@ async fn a_mock_with_a_renamed_or_missing_field_or_a_wrong_enum_is_refused() {
     let mut renamed = item();
     let name = renamed.as_object_mut().unwrap().remove("name").unwrap();
     renamed["title"] = name;
-    let error = shop
-        .on("get_item")
-        .try_respond(200, renamed)
-        .await
-        .unwrap_err();
+    let refused = |body| async {
+        shop.on("get_item")
+            .try_respond(200, body)
+            .await
+            .unwrap_err()
+    };
     assert_eq!(
-        error,
+        refused(renamed).await,
         "shop get_item (GET /items/{id}): 200 body at /: \"name\" is a required property"
     );
     let mut wrong_enum = item();
     wrong_enum["status"] = json!("pending");
-    let error = shop
-        .on("get_item")
-        .try_respond(200, wrong_enum)
-        .await
-        .unwrap_err();
+    let error = refused(wrong_enum).await;
     assert!(
         error.starts_with(
             "shop get_item (GET /items/{id}): 200 body at /status: \"pending\" is not one of"

@@ -303,16 +303,14 @@ pub async fn happy_purchase(providers: &Providers, except: &[&str]) {
 /// What compensation calls, besides replaying the creates, on the policy and billing services,
 /// all answering well.
 pub async fn compensation_answers(providers: &Providers) {
-    providers
+    let cancel = providers
         .policy
         .on("cancel_policy")
-        .given(states::POLICY_EXISTS)
-        .respond(200, policy("cancelled"))
-        .await;
-    providers
+        .given(states::POLICY_EXISTS);
+    cancel.respond(200, policy("cancelled")).await;
+    let void = providers
         .billing
         .on("void_invoice")
-        .given(states::OPEN_INVOICE)
-        .respond(200, invoice("void"))
-        .await;
+        .given(states::OPEN_INVOICE);
+    void.respond(200, invoice("void")).await;
 }

@@ -84,9 +84,22 @@ struct Upstreams {
     urls: Vec<String>,
 }
 
-async fn call(request: reqwest::RequestBuilder) -> Result<Value, StatusCode> {
-    let answer = request.send().await.map_err(|_| StatusCode::BAD_GATEWAY)?;
-    answer.json().await.map_err(|_| StatusCode::BAD_GATEWAY)
+impl Upstreams {
+    /// GET (no body) or POST `body` to service `index`'s `path`, the answer's JSON.
+    async fn call(
+        &self,
+        index: usize,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Value, StatusCode> {
+        let url = format!("{}{path}", self.urls[index]);
+        let request = match body {
+            Some(body) => self.http.post(url).json(&body),
+            None => self.http.get(url),
+        };
+        let answer = request.send().await.map_err(|_| StatusCode::BAD_GATEWAY)?;
+        answer.json().await.map_err(|_| StatusCode::BAD_GATEWAY)
+    }
 }
 
 async fn purchase(
@@ -94,31 +107,16 @@ async fn purchase(
     Json(order): Json<Value>,
 ) -> Result<(StatusCode, Json<Value>), StatusCode> {
     let zipcode = order["zipcode"].as_str().unwrap_or("33139");
-    let risk = call(up.http.get(format!("{}/api/risk/{zipcode}", up.urls[0]))).await?;
+    let risk = up.call(0, &format!("/api/risk/{zipcode}"), None).await?;
     let policy = json!({"holder": order["user"], "contact": order["contact"], "zipcode": zipcode,
                         "risk_score": risk["risk_score"]});
-    let policy = call(
-        up.http
-            .post(format!("{}/api/policies", up.urls[1]))
-            .json(&policy),
-    )
-    .await?;
+    let policy = up.call(1, "/api/policies", Some(policy)).await?;
     let invoice = json!({"policy_id": policy["id"], "base_rate_cents": 120000,
                          "risk_score": risk["risk_score"]});
-    let invoice = call(
-        up.http
-            .post(format!("{}/api/invoices", up.urls[2]))
-            .json(&invoice),
-    )
-    .await?;
+    let invoice = up.call(2, "/api/invoices", Some(invoice)).await?;
     let message = json!({"channel": "email", "to": "bench@example.org", "subject": "Your policy",
                          "body": "Your policy is active.", "policy_id": policy["id"]});
-    let sent = call(
-        up.http
-            .post(format!("{}/api/notifications", up.urls[3]))
-            .json(&message),
-    )
-    .await?;
+    let sent = up.call(3, "/api/notifications", Some(message)).await?;
     let receipt = json!({
         "policy_id": policy["id"], "invoice_id": invoice["id"],
         "amount_cents": invoice["amount_cents"], "amount": "1080.00", "currency": "USD",

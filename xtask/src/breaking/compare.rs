@@ -88,6 +88,13 @@ fn shape<'a>(
     (schema, pointer, types, nullable)
 }
 
+/// The object at `value[key]`, or an empty one.
+fn members<'a>(value: &'a Value, key: &str) -> &'a serde_json::Map<String, Value> {
+    static EMPTY: std::sync::LazyLock<serde_json::Map<String, Value>> =
+        std::sync::LazyLock::new(serde_json::Map::new);
+    value.get(key).and_then(Value::as_object).unwrap_or(&EMPTY)
+}
+
 fn required_set(schema: &Value) -> BTreeSet<String> {
     schema["required"]
         .as_array()
@@ -267,15 +274,7 @@ impl Compare<'_> {
         direction: Direction,
         depth: u32,
     ) {
-        let empty = serde_json::Map::new();
-        let old = b
-            .get("properties")
-            .and_then(Value::as_object)
-            .unwrap_or(&empty);
-        let new = h
-            .get("properties")
-            .and_then(Value::as_object)
-            .unwrap_or(&empty);
+        let (old, new) = (members(b, "properties"), members(h, "properties"));
         let (old_required, new_required) = (required_set(b), required_set(h));
         let closed = h.get("additionalProperties") == Some(&Value::Bool(false));
         for (name, old_schema) in old {
@@ -407,15 +406,7 @@ impl Compare<'_> {
         direction: Direction,
         what: &str,
     ) {
-        let empty = serde_json::Map::new();
-        let old = b
-            .get("content")
-            .and_then(Value::as_object)
-            .unwrap_or(&empty);
-        let new = h
-            .get("content")
-            .and_then(Value::as_object)
-            .unwrap_or(&empty);
+        let (old, new) = (members(b, "content"), members(h, "content"));
         for (media, old_media) in old {
             let b_here = format!("{b_at}/content/{}", escape(media));
             match new.get(media) {

@@ -199,12 +199,11 @@ pub async fn run(base: Option<String>) -> Result<(), String> {
             }
         }
     }
-    if refused.is_empty() {
-        Ok(())
-    } else {
-        Err(format!(
+    if !refused.is_empty() {
+        return Err(format!(
             "changes without the version they need:\n  {}\nRaise the spec's info.version: its major for a breaking change (a new API version, or keep the old contract), its minor for a compatible one.",
             refused.join("\n  ")
-        ))
+        ));
     }
+    Ok(())
 }

@@ -180,30 +180,22 @@ fn new_optional_request_field_is_compatible() {
 
 #[test]
 fn new_required_parameter_and_header() {
-    check(
-        |s| {
-            s["paths"]["/things"]["post"]["parameters"].as_array_mut().unwrap().push(
-                json!({"name": "tenant", "in": "query", "required": true, "schema": {"type": "string"}}),
-            );
-        },
-        &["create_thing #/paths/~1things/post/parameters/2: new required query parameter tenant"],
-        (
-            "create_thing #/paths/~1things/post/parameters/2: query parameter tenant removed",
-            true,
-        ),
-    );
-    check(
-        |s| {
-            s["paths"]["/things"]["post"]["parameters"].as_array_mut().unwrap().push(
-                json!({"name": "X-Tenant", "in": "header", "required": true, "schema": {"type": "string"}}),
-            );
-        },
-        &["create_thing #/paths/~1things/post/parameters/2: new required header X-Tenant"],
-        (
-            "create_thing #/paths/~1things/post/parameters/2: header parameter X-Tenant removed",
-            true,
-        ),
-    );
+    let at = "create_thing #/paths/~1things/post/parameters/2";
+    for (name, place, added) in [
+        ("tenant", "query", "required query parameter"),
+        ("X-Tenant", "header", "required header"),
+    ] {
+        let parameter =
+            json!({"name": name, "in": place, "required": true, "schema": {"type": "string"}});
+        check(
+            |s| {
+                let parameters = s["paths"]["/things"]["post"]["parameters"].as_array_mut();
+                parameters.unwrap().push(parameter.clone());
+            },
+            &[&format!("{at}: new {added} {name}")],
+            (&format!("{at}: {place} parameter {name} removed"), true),
+        );
+    }
 }
 
 #[test]
@@ -276,91 +268,66 @@ fn enum_values() {
     );
 }
 
+/// `change` is breaking with exactly `forward`, and undoing it breaks nothing (`why`).
+fn breaks_one_way(change: impl Fn(&mut Value), forward: &[&str], why: &str) {
+    let (base, head) = (spec(), changed(change));
+    assert_eq!(diff(&base, &head).0, forward, "forward");
+    assert_eq!(diff(&head, &base).0, Vec::<String>::new(), "{why}");
+}
+
 #[test]
 fn optional_input_made_required() {
-    let head =
-        changed(|s| s["components"]["schemas"]["NewThing"]["required"] = json!(["name", "note"]));
-    assert_eq!(
-        diff(&spec(), &head).0,
-        [
-            "create_thing #/components/schemas/NewThing/properties/note: optional request field note made required"
-        ]
-    );
-    assert_eq!(
-        diff(&head, &spec()).0,
-        Vec::<String>::new(),
-        "required to optional is compatible"
+    breaks_one_way(
+        |s| s["components"]["schemas"]["NewThing"]["required"] = json!(["name", "note"]),
+        &[
+            "create_thing #/components/schemas/NewThing/properties/note: optional request field note made required",
+        ],
+        "required to optional is compatible",
     );
 }
 
 #[test]
 fn optional_parameter_made_required() {
-    let head =
-        changed(|s| s["paths"]["/things"]["post"]["parameters"][0]["required"] = json!(true));
-    let (breaking, _) = diff(&spec(), &head);
-    assert_eq!(
-        breaking,
-        [
-            "create_thing #/paths/~1things/post/parameters/0: optional query parameter dry_run made required"
-        ]
-    );
-    assert_eq!(
-        diff(&head, &spec()).0,
-        Vec::<String>::new(),
-        "required to optional is compatible"
+    breaks_one_way(
+        |s| s["paths"]["/things"]["post"]["parameters"][0]["required"] = json!(true),
+        &[
+            "create_thing #/paths/~1things/post/parameters/0: optional query parameter dry_run made required",
+        ],
+        "required to optional is compatible",
     );
 }
 
 #[test]
 fn response_field_made_optional_or_nullable() {
-    let optional = changed(|s| {
-        s["components"]["schemas"]["Thing"]["required"] = json!(["id", "name", "kind"])
-    });
-    assert_eq!(
-        diff(&spec(), &optional).0,
-        [
+    breaks_one_way(
+        |s| s["components"]["schemas"]["Thing"]["required"] = json!(["id", "name", "kind"]),
+        &[
             "create_thing #/components/schemas/Thing/properties/size: response field size made optional",
-            "get_thing #/components/schemas/Thing/properties/size: response field size made optional"
-        ]
+            "get_thing #/components/schemas/Thing/properties/size: response field size made optional",
+        ],
+        "optional to required is compatible",
     );
-    assert_eq!(
-        diff(&optional, &spec()).0,
-        Vec::<String>::new(),
-        "optional to required is compatible"
-    );
-    let nullable = changed(|s| {
-        s["components"]["schemas"]["Thing"]["properties"]["name"]["type"] =
-            json!(["string", "null"])
-    });
-    assert_eq!(
-        diff(&spec(), &nullable).0,
-        [
+    breaks_one_way(
+        |s| {
+            s["components"]["schemas"]["Thing"]["properties"]["name"]["type"] =
+                json!(["string", "null"])
+        },
+        &[
             "create_thing #/components/schemas/Thing/properties/name: response value made nullable",
-            "get_thing #/components/schemas/Thing/properties/name: response value made nullable"
-        ]
-    );
-    assert_eq!(
-        diff(&nullable, &spec()).0,
-        Vec::<String>::new(),
-        "no longer nullable is compatible"
+            "get_thing #/components/schemas/Thing/properties/name: response value made nullable",
+        ],
+        "no longer nullable is compatible",
     );
 }
 
 #[test]
 fn narrowed_input_constraints() {
-    let narrowed = changed(|s| {
-        s["components"]["schemas"]["NewThing"]["properties"]["name"]["maxLength"] = json!(100)
-    });
-    assert_eq!(
-        diff(&spec(), &narrowed).0,
-        [
-            "create_thing #/components/schemas/NewThing/properties/name: maxLength lowered from 200 to 100"
-        ]
-    );
-    assert_eq!(
-        diff(&narrowed, &spec()).0,
-        Vec::<String>::new(),
-        "widening is compatible"
+    breaks_one_way(
+        |s| s["components"]["schemas"]["NewThing"]["properties"]["name"]["maxLength"] = json!(100),
+        &[
+            "create_thing #/components/schemas/NewThing/properties/name: maxLength lowered from 200 to 100",
+        ],
+        "widening is compatible",
     );
 }
 
