@@ -21,28 +21,13 @@ pub use followups::{Abandoned, Claimed, PendingNotification};
 pub use ownership::Resource;
 pub use state::PurchaseState;
 
-pub const MIGRATIONS: &[Migration] = &[
-    Migration {
-        version: 1,
-        description: "purchase journal",
-        sql: include_str!("../../migrations/0001_purchases.sql"),
-    },
-    Migration {
-        version: 2,
-        description: "client-scoped journal and ownership",
-        sql: include_str!("../../migrations/0002_client_scoped_journal.sql"),
-    },
-    Migration {
-        version: 3,
-        description: "ownership apart from the journal, indexes for the worker and pruning",
-        sql: include_str!("../../migrations/0003_ownership_and_retention.sql"),
-    },
-    Migration {
-        version: 4,
-        description: "sold ids indexed once sold",
-        sql: include_str!("../../migrations/0004_sold_ids_indexed_once_sold.sql"),
-    },
-];
+pub const MIGRATIONS: &[Migration] = nfip_kit::migrations!(
+    "../../migrations",
+    "0001_purchases.sql" => "purchase journal",
+    "0002_client_scoped_journal.sql" => "client-scoped journal and ownership",
+    "0003_ownership_and_retention.sql" => "ownership apart from the journal, indexes for the worker and pruning",
+    "0004_sold_ids_indexed_once_sold.sql" => "sold ids indexed once sold",
+);
 
 /// A purchase: the client that made it and its Idempotency-Key (or a generated one).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -13,11 +13,10 @@ use crate::domain::{
     CardNumber, Cents, DeclineCode, Invoice, InvoiceStatus, RiskBasisPoints, charge,
 };
 
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    description: "invoices and payments",
-    sql: include_str!("../migrations/0001_invoices.sql"),
-}];
+pub const MIGRATIONS: &[Migration] = nfip_kit::migrations!(
+    "../migrations",
+    "0001_invoices.sql" => "invoices and payments",
+);
 
 const INVOICE_COLUMNS: &str = "id, policy_id, base_rate_cents, risk_score_bp, amount_cents, \
                                status, created_at, paid_at, voided_at";

@@ -42,12 +42,50 @@ impl Backend {
     }
 }
 
-/// A schema migration, embedded in the binary with `include_str!`.
+/// A schema migration, embedded in the binary with `include_str!`; see [`migrations!`](crate::migrations).
 #[derive(Debug, Clone, Copy)]
 pub struct Migration {
     pub version: i64,
     pub description: &'static str,
     pub sql: &'static str,
+}
+
+impl Migration {
+    /// The version a migration file's name begins with: 3 for `0003_retention.sql`.
+    pub const fn version_of(file: &str) -> i64 {
+        let digits = file.as_bytes();
+        let mut version = 0;
+        let mut i = 0;
+        while i < digits.len() && digits[i].is_ascii_digit() {
+            version = version * 10 + (digits[i] - b'0') as i64;
+            i += 1;
+        }
+        assert!(
+            i > 0 && i < digits.len() && digits[i] == b'_',
+            "a migration file is named <version>_<name>.sql"
+        );
+        version
+    }
+}
+
+/// A service's migrations, in order: each a file of `dir` (relative to the calling file) whose
+/// name begins with its version, and what it does.
+///
+/// ```ignore
+/// pub const MIGRATIONS: &[Migration] = nfip_kit::migrations!("../migrations",
+///     "0001_zip_ratings.sql" => "zip ratings",
+///     "0002_rating_provenance.sql" => "rating provenance",
+/// );
+/// ```
+#[macro_export]
+macro_rules! migrations {
+    ($dir:literal, $($file:literal => $description:literal),+ $(,)?) => {
+        &[$($crate::db::Migration {
+            version: $crate::db::Migration::version_of($file),
+            description: $description,
+            sql: include_str!(concat!($dir, "/", $file)),
+        }),+]
+    };
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -493,6 +531,16 @@ impl FromStr for Backend {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_migrations_version_is_the_number_its_file_name_begins_with() {
+        assert_eq!(Migration::version_of("0003_ownership.sql"), 3);
+        assert_eq!(Migration::version_of("12_big.sql"), 12);
+        for unnumbered in ["ownership.sql", "0003.sql", "0003ownership.sql"] {
+            let version = std::panic::catch_unwind(|| Migration::version_of(unnumbered));
+            assert!(version.is_err(), "{unnumbered}");
+        }
+    }
 
     #[test]
     fn redacts_passwords_only() {

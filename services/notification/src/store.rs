@@ -9,11 +9,10 @@ use uuid::Uuid;
 
 use crate::domain::{Channel, Message, Notification, Status};
 
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    description: "notifications",
-    sql: include_str!("../migrations/0001_notifications.sql"),
-}];
+pub const MIGRATIONS: &[Migration] = nfip_kit::migrations!(
+    "../migrations",
+    "0001_notifications.sql" => "notifications",
+);
 
 const COLUMNS: &str = "id, channel, recipient, subject, body, policy_id, status, attempts, \
                        last_error, next_attempt_at, created_at, sent_at";

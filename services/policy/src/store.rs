@@ -9,11 +9,10 @@ use uuid::Uuid;
 
 use crate::domain::{Contact, NewPolicy, Policy, PolicyStatus};
 
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    description: "policies",
-    sql: include_str!("../migrations/0001_policies.sql"),
-}];
+pub const MIGRATIONS: &[Migration] = nfip_kit::migrations!(
+    "../migrations",
+    "0001_policies.sql" => "policies",
+);
 
 const COLUMNS: &str =
     "id, holder, email, phone, zipcode, risk_score, status, created_at, cancelled_at";

@@ -6,18 +6,11 @@ use nfip_kit::db::{Backend, DbError, Migration};
 
 use crate::domain::{Provenance, ZipCode, ZipRating};
 
-pub const MIGRATIONS: &[Migration] = &[
-    Migration {
-        version: 1,
-        description: "zip ratings",
-        sql: include_str!("../migrations/0001_zip_ratings.sql"),
-    },
-    Migration {
-        version: 2,
-        description: "rating provenance",
-        sql: include_str!("../migrations/0002_rating_provenance.sql"),
-    },
-];
+pub const MIGRATIONS: &[Migration] = nfip_kit::migrations!(
+    "../migrations",
+    "0001_zip_ratings.sql" => "zip ratings",
+    "0002_rating_provenance.sql" => "rating provenance",
+);
 
 #[derive(Debug, Clone)]
 pub struct RatingStore {
