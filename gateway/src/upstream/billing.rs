@@ -1,6 +1,5 @@
 //! The gateway's view of the billing service (`openapi/billing.json`).
 
-use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
@@ -116,18 +115,8 @@ impl BillingService {
         idempotency_key: &str,
         deadline: Deadline,
     ) -> Result<Invoice, UpstreamError> {
-        self.0
-            .call(
-                Call::keyed(
-                    "create_invoice",
-                    "/api/invoices",
-                    invoice,
-                    idempotency_key,
-                    StatusCode::CREATED,
-                ),
-                deadline,
-            )
-            .await
+        let call = Call::keyed("create_invoice", "/api/invoices", invoice, idempotency_key);
+        self.0.call(call, deadline).await
     }
 
     /// `get_invoice`: GET /api/invoices/{id}.
@@ -136,22 +125,14 @@ impl BillingService {
         id: Uuid,
         deadline: Deadline,
     ) -> Result<Invoice, UpstreamError> {
-        self.0
-            .call(
-                Call::read("get_invoice", format!("/api/invoices/{id}")),
-                deadline,
-            )
-            .await
+        let call = Call::read("get_invoice", format!("/api/invoices/{id}"));
+        self.0.call(call, deadline).await
     }
 
     /// `void_invoice`: POST /api/invoices/{id}/void (idempotent).
     pub async fn void(&self, id: Uuid, deadline: Deadline) -> Result<Invoice, UpstreamError> {
-        self.0
-            .call(
-                Call::action("void_invoice", format!("/api/invoices/{id}/void")),
-                deadline,
-            )
-            .await
+        let call = Call::action("void_invoice", format!("/api/invoices/{id}/void"));
+        self.0.call(call, deadline).await
     }
 
     /// `pay_invoice`: POST /api/invoices/{id}/payments with the caller's idempotency key.
@@ -162,17 +143,8 @@ impl BillingService {
         idempotency_key: &str,
         deadline: Deadline,
     ) -> Result<Payment, UpstreamError> {
-        self.0
-            .call(
-                Call::keyed(
-                    "pay_invoice",
-                    &format!("/api/invoices/{id}/payments"),
-                    payment,
-                    idempotency_key,
-                    StatusCode::CREATED,
-                ),
-                deadline,
-            )
-            .await
+        let path = format!("/api/invoices/{id}/payments");
+        let call = Call::keyed("pay_invoice", path, payment, idempotency_key);
+        self.0.call(call, deadline).await
     }
 }

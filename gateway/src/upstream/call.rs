@@ -84,22 +84,27 @@ impl Call<'_, ()> {
 }
 
 impl<'a, B: Serialize> Call<'a, B> {
-    /// A write made safe to repeat by its idempotency key: `POST` with a JSON body.
+    /// A write made safe to repeat by its idempotency key: `POST` with a JSON body, answered
+    /// 201 unless [`answered`](Call::answered) says otherwise.
     pub fn keyed(
         operation: &'static str,
-        path: &str,
+        path: impl Into<String>,
         body: &'a B,
         key: &'a str,
-        success: StatusCode,
     ) -> Self {
         Call {
             operation,
             method: Method::POST,
-            path: path.to_owned(),
+            path: path.into(),
             body: Some(body),
             idempotency_key: Some(key),
-            success,
+            success: StatusCode::CREATED,
         }
+    }
+
+    /// The same call, its spec declaring `success` instead.
+    pub fn answered(self, success: StatusCode) -> Self {
+        Call { success, ..self }
     }
 }
 

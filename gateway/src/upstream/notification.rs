@@ -41,17 +41,13 @@ impl NotificationService {
         idempotency_key: &str,
         deadline: Deadline,
     ) -> Result<Queued, UpstreamError> {
-        self.0
-            .call(
-                Call::keyed(
-                    "create_notification",
-                    "/api/notifications",
-                    notification,
-                    idempotency_key,
-                    StatusCode::ACCEPTED,
-                ),
-                deadline,
-            )
-            .await
+        let call = Call::keyed(
+            "create_notification",
+            "/api/notifications",
+            notification,
+            idempotency_key,
+        )
+        .answered(StatusCode::ACCEPTED);
+        self.0.call(call, deadline).await
     }
 }

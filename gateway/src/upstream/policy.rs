@@ -1,6 +1,5 @@
 //! The gateway's view of the policy service (`openapi/policy.json`).
 
-use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
@@ -84,37 +83,19 @@ impl PolicyService {
         idempotency_key: &str,
         deadline: Deadline,
     ) -> Result<Policy, UpstreamError> {
-        self.0
-            .call(
-                Call::keyed(
-                    "create_policy",
-                    "/api/policies",
-                    policy,
-                    idempotency_key,
-                    StatusCode::CREATED,
-                ),
-                deadline,
-            )
-            .await
+        let call = Call::keyed("create_policy", "/api/policies", policy, idempotency_key);
+        self.0.call(call, deadline).await
     }
 
     /// `get_policy`: GET /api/policies/{id}.
     pub async fn get(&self, id: Uuid, deadline: Deadline) -> Result<Policy, UpstreamError> {
-        self.0
-            .call(
-                Call::read("get_policy", format!("/api/policies/{id}")),
-                deadline,
-            )
-            .await
+        let call = Call::read("get_policy", format!("/api/policies/{id}"));
+        self.0.call(call, deadline).await
     }
 
     /// `cancel_policy`: POST /api/policies/{id}/cancel (idempotent).
     pub async fn cancel(&self, id: Uuid, deadline: Deadline) -> Result<Policy, UpstreamError> {
-        self.0
-            .call(
-                Call::action("cancel_policy", format!("/api/policies/{id}/cancel")),
-                deadline,
-            )
-            .await
+        let call = Call::action("cancel_policy", format!("/api/policies/{id}/cancel"));
+        self.0.call(call, deadline).await
     }
 }

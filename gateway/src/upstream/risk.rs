@@ -62,11 +62,7 @@ impl RiskService {
         zipcode: &str,
         deadline: Deadline,
     ) -> Result<RiskAssessment, UpstreamError> {
-        self.0
-            .call(
-                Call::read("get_risk", format!("/api/risk/{zipcode}")),
-                deadline,
-            )
-            .await
+        let call = Call::read("get_risk", format!("/api/risk/{zipcode}"));
+        self.0.call(call, deadline).await
     }
 }
