@@ -393,6 +393,93 @@ impl TestClient {
             .fetch()
             .await
     }
+
+    /// A POST of `body` as it is, with `content_type` if any: what a typed client never sends.
+    pub fn post_raw(
+        &self,
+        path: &str,
+        content_type: Option<&str>,
+        body: impl Into<reqwest::Body>,
+    ) -> reqwest::RequestBuilder {
+        let request = self.request(reqwest::Method::POST, path).body(body);
+        match content_type {
+            Some(content_type) => request.header("content-type", content_type),
+            None => request,
+        }
+    }
+
+    /// Checks that the undo (a cancel, a void) at `path` is idempotent: posted twice, it is
+    /// answered 200 both times, the second time with the first answer unchanged. Returns that
+    /// answer.
+    pub async fn undone_twice(&self, path: &str) -> serde_json::Value {
+        let first = self.post(path, &serde_json::Value::Null).await;
+        assert_eq!(first.status(), 200, "{path}");
+        let first: serde_json::Value = first.json().await.expect("the answer is JSON");
+        let again = self.post(path, &serde_json::Value::Null).await;
+        assert_eq!(again.status(), 200, "{path} again");
+        let again: serde_json::Value = again.json().await.expect("the answer is JSON");
+        assert_eq!(again, first, "unchanged");
+        first
+    }
+
+    /// Checks kit's idempotent create on `path`: `body` posted twice with one Idempotency-Key
+    /// is made once (the second answer has the first's status and is marked
+    /// `Idempotent-Replayed`), and `other` with the same key is refused as the key reused.
+    /// Returns the first and the second answer's bodies.
+    pub async fn made_once(
+        &self,
+        path: &str,
+        body: &serde_json::Value,
+        other: &serde_json::Value,
+    ) -> (serde_json::Value, serde_json::Value) {
+        let send = |body| {
+            let request = self.request(reqwest::Method::POST, path);
+            request
+                .header("idempotency-key", "purchase-1/made-once")
+                .json(body)
+                .fetch()
+        };
+        let first = send(body).await;
+        let made = first.status();
+        assert!(made.is_success(), "{made}");
+        assert!(first.headers().get("idempotent-replayed").is_none());
+        let again = send(body).await;
+        assert_eq!(again.status(), made);
+        assert_eq!(again.headers()["idempotent-replayed"], "true");
+        let refused = problem(send(other).await, 422).await;
+        assert_eq!(refused["type"], "urn:nfip:problem:idempotency-key-reused");
+        let first = first.json().await.expect("the first answer is JSON");
+        (first, again.json().await.expect("the replay is JSON"))
+    }
+}
+
+/// A service's app served for a test: a [`TestClient`] that calls it as the gateway does (what
+/// it derefs to), and the service's store, which the test reads and writes directly.
+#[derive(Debug)]
+pub struct TestApp<S> {
+    pub client: TestClient,
+    pub store: S,
+}
+
+impl<S: Clone> TestApp<S> {
+    /// Opens the store on `db` with `connect`, and serves the app `app` builds on it.
+    pub async fn spawn<E: std::fmt::Debug>(
+        db: &TestDatabase,
+        connect: impl AsyncFnOnce(&str) -> Result<S, E>,
+        app: impl FnOnce(S) -> Router,
+    ) -> TestApp<S> {
+        let store = connect(&db.url).await.expect("the store opens");
+        let client = TestClient::spawn(app(store.clone())).await;
+        TestApp { client, store }
+    }
+}
+
+impl<S> std::ops::Deref for TestApp<S> {
+    type Target = TestClient;
+
+    fn deref(&self) -> &TestClient {
+        &self.client
+    }
 }
 
 /// Rows in `from` (a table, and a `WHERE` if wanted), counted directly in the database.

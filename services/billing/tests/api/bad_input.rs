@@ -4,24 +4,7 @@ use nfip_kit::db::Backend;
 use nfip_kit_test::{Fetch, TestDatabase};
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, problem, spawn_app};
-
-async fn raw(
-    app: &TestApp,
-    path: &str,
-    content_type: Option<&str>,
-    body: String,
-) -> reqwest::Response {
-    let mut request = app
-        .http
-        .post(app.server.url(path))
-        .header("idempotency-key", "k")
-        .body(body);
-    if let Some(content_type) = content_type {
-        request = request.header("content-type", content_type);
-    }
-    request.fetch().await
-}
+use crate::helpers::{Billing, problem, spawn_app};
 
 #[tokio::test]
 async fn bad_invoice_bodies_are_4xx_problems_and_write_nothing() {
@@ -29,10 +12,14 @@ async fn bad_invoice_bodies_are_4xx_problems_and_write_nothing() {
     let app = spawn_app(&db).await;
     let json = Some("application/json");
     let path = "/api/invoices";
-    problem(raw(&app, path, json, "[1, 2".into()).await, 400).await;
-    problem(raw(&app, path, Some("text/plain"), "{}".into()).await, 415).await;
+    app.post_raw(path, json, "[1, 2").fetch_problem(400).await;
+    app.post_raw(path, Some("text/plain"), "{}")
+        .fetch_problem(415)
+        .await;
     let huge = json!({"policy_id": "x".repeat(nfip_kit::service::BODY_LIMIT)});
-    problem(raw(&app, path, json, huge.to_string()).await, 413).await;
+    app.post_raw(path, json, huge.to_string())
+        .fetch_problem(413)
+        .await;
     let policy = "019a7b4e-8f1c-7d2a-9b3e-4c5d6e7f8a9b";
     let cases: [(Value, &str); 5] = [
         (
@@ -57,7 +44,10 @@ async fn bad_invoice_bodies_are_4xx_problems_and_write_nothing() {
         ),
     ];
     for (body, pointer) in cases {
-        let answer = problem(raw(&app, path, json, body.to_string()).await, 422).await;
+        let answer = app
+            .post_raw(path, json, body.to_string())
+            .fetch_problem(422)
+            .await;
         assert_eq!(
             answer["errors"][0]["pointer"], pointer,
             "{body} -> {answer}"
@@ -74,29 +64,21 @@ async fn bad_payments_paths_and_methods_are_problems_and_charge_nothing() {
     let pay = format!("/api/invoices/{invoice}/payments");
     let body = json!({"card_number": "4242424242424242"});
 
-    let no_key = app
-        .http
-        .post(app.server.url(&pay))
-        .json(&body)
-        .fetch()
-        .await;
-    let answer = problem(no_key, 400).await;
+    let answer = problem(app.post(&pay, &body).await, 400).await;
     assert_eq!(answer["errors"][0]["pointer"], "Idempotency-Key");
     for card in ["4242424242424241", "4242", "abcd efgh ijkl mnop"] {
         let answer = problem(app.pay(&invoice, "k", card).await, 422).await;
         assert_eq!(answer["errors"][0]["pointer"], "/card_number", "{card}");
     }
-    let answer = problem(
-        raw(
-            &app,
-            &pay,
-            Some("application/json"),
-            r#"{"card": "4242424242424242"}"#.into(),
-        )
-        .await,
-        422,
-    )
-    .await;
+    let misnamed = app.post_raw(
+        &pay,
+        Some("application/json"),
+        r#"{"card": "4242424242424242"}"#,
+    );
+    let answer = misnamed
+        .header("idempotency-key", "k")
+        .fetch_problem(422)
+        .await;
     assert_eq!(answer["errors"][0]["pointer"], "/card");
     problem(app.pay("not-a-uuid", "k", "4242424242424242").await, 400).await;
     problem(

@@ -1,26 +1,13 @@
 use nfip_billing::{AppState, BillingStore};
 pub use nfip_kit_test::problem;
-use nfip_kit_test::{TestClient, TestDatabase};
+use nfip_kit_test::{Fetch, TestDatabase, callers};
 use serde_json::{Value, json};
 
-pub struct TestApp {
-    /// The app, and a client that calls it as the gateway does.
-    pub client: TestClient,
-    pub billing: BillingStore,
-}
+pub type TestApp = nfip_kit_test::TestApp<BillingStore>;
 
 pub async fn spawn_app(db: &TestDatabase) -> TestApp {
-    let billing = BillingStore::connect(&db.url)
-        .await
-        .expect("open the billing store");
-    let client = TestClient::spawn(nfip_billing::app(
-        AppState {
-            billing: billing.clone(),
-        },
-        nfip_kit_test::callers(),
-    ))
-    .await;
-    TestApp { client, billing }
+    let app = |billing| nfip_billing::app(AppState { billing }, callers());
+    TestApp::spawn(db, BillingStore::connect, app).await
 }
 
 pub fn new_invoice(base_rate_cents: i64, risk_score: f64) -> Value {
@@ -31,12 +18,19 @@ pub fn new_invoice(base_rate_cents: i64, risk_score: f64) -> Value {
     })
 }
 
-impl TestApp {
+/// What billing's tests do through its API, and read beneath it.
+pub trait Billing {
     /// Issues an invoice and returns its id.
-    pub async fn invoice(&self, base_rate_cents: i64, risk_score: f64) -> String {
-        let response = self
-            .post("/api/invoices", &new_invoice(base_rate_cents, risk_score))
-            .await;
+    async fn invoice(&self, base_rate_cents: i64, risk_score: f64) -> String;
+    async fn pay(&self, invoice: &str, key: &str, card: &str) -> reqwest::Response;
+    /// Rows in a table, read directly.
+    async fn count(&self, table: &str) -> i64;
+}
+
+impl Billing for TestApp {
+    async fn invoice(&self, base_rate_cents: i64, risk_score: f64) -> String {
+        let invoice = new_invoice(base_rate_cents, risk_score);
+        let response = self.post("/api/invoices", &invoice).await;
         assert_eq!(response.status(), 201);
         response.json::<Value>().await.unwrap()["id"]
             .as_str()
@@ -44,29 +38,18 @@ impl TestApp {
             .to_owned()
     }
 
-    pub async fn pay(&self, invoice: &str, key: &str, card: &str) -> reqwest::Response {
-        self.http
-            .post(
-                self.server
-                    .url(&format!("/api/invoices/{invoice}/payments")),
-            )
+    async fn pay(&self, invoice: &str, key: &str, card: &str) -> reqwest::Response {
+        let path = format!("/api/invoices/{invoice}/payments");
+        let request = self.request(reqwest::Method::POST, &path);
+        let payment = json!({ "card_number": card });
+        request
             .header("idempotency-key", key)
-            .json(&json!({ "card_number": card }))
-            .send()
+            .json(&payment)
+            .fetch()
             .await
-            .expect("request reaches the app")
     }
 
-    /// Rows in a table, read directly.
-    pub async fn count(&self, table: &str) -> i64 {
-        nfip_kit_test::count_rows(self.billing.db(), table).await
-    }
-}
-
-impl std::ops::Deref for TestApp {
-    type Target = TestClient;
-
-    fn deref(&self) -> &TestClient {
-        &self.client
+    async fn count(&self, table: &str) -> i64 {
+        nfip_kit_test::count_rows(self.store.db(), table).await
     }
 }

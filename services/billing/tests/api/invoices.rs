@@ -1,7 +1,6 @@
 use serde_json::Value;
 
-use crate::helpers::{new_invoice, problem, spawn_app};
-use nfip_kit_test::Fetch;
+use crate::helpers::{Billing, new_invoice, problem, spawn_app};
 
 nfip_kit_test::backend_tests! {
     async fn prices_an_invoice_exactly_in_cents(db) {
@@ -25,20 +24,9 @@ nfip_kit_test::backend_tests! {
 
     async fn an_idempotency_key_issues_once(db) {
         let app = spawn_app(db).await;
-        let send = |body: Value| {
-            let request = app
-                .http
-                .post(app.server.url("/api/invoices"))
-                .header("idempotency-key", "purchase-1/invoice")
-                .json(&body);
-            async move { request.fetch().await }
-        };
-        let first: Value = send(new_invoice(1_000, 0.5)).await.json().await.unwrap();
-        let again = send(new_invoice(1_000, 0.5)).await;
-        assert_eq!(again.headers()["idempotent-replayed"], "true");
-        assert_eq!(again.json::<Value>().await.unwrap(), first);
-        let other = problem(send(new_invoice(2_000, 0.5)).await, 422).await;
-        assert_eq!(other["type"], "urn:nfip:problem:idempotency-key-reused");
+        let (invoice, other) = (new_invoice(1_000, 0.5), new_invoice(2_000, 0.5));
+        let (first, again) = app.made_once("/api/invoices", &invoice, &other).await;
+        assert_eq!(again, first);
         assert_eq!(app.count("invoices").await, 1);
     }
 
@@ -64,13 +52,9 @@ nfip_kit_test::backend_tests! {
     async fn voiding_is_idempotent_and_refused_once_paid(db) {
         let app = spawn_app(db).await;
         let open = app.invoice(1_000, 0.5).await;
-        let void = format!("/api/invoices/{open}/void");
-        let first: Value = app.post(&void, &Value::Null).await.json().await.unwrap();
-        assert_eq!(first["status"], "void");
-        assert!(first["voided_at"].is_string());
-        let again = app.post(&void, &Value::Null).await;
-        assert_eq!(again.status(), 200);
-        assert_eq!(again.json::<Value>().await.unwrap(), first);
+        let void = app.undone_twice(&format!("/api/invoices/{open}/void")).await;
+        assert_eq!(void["status"], "void");
+        assert!(void["voided_at"].is_string());
         problem(app.pay(&open, "k1", "4242424242424242").await, 409).await;
 
         let paid = app.invoice(1_000, 0.5).await;

@@ -2,7 +2,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use crate::helpers::{problem, spawn_app};
+use crate::helpers::{Billing, problem, spawn_app};
 use nfip_kit_test::Fetch;
 
 nfip_kit_test::backend_tests! {

@@ -4,19 +4,7 @@ use nfip_kit::db::Backend;
 use nfip_kit_test::{Fetch, TestDatabase};
 use serde_json::{Value, json};
 
-use crate::helpers::{new_policy, problem, spawn_app};
-
-async fn raw(
-    app: &crate::helpers::TestApp,
-    content_type: Option<&str>,
-    body: impl Into<reqwest::Body>,
-) -> reqwest::Response {
-    let mut request = app.http.post(app.server.url("/api/policies")).body(body);
-    if let Some(content_type) = content_type {
-        request = request.header("content-type", content_type);
-    }
-    request.fetch().await
-}
+use crate::helpers::{Policies, new_policy, problem, spawn_app};
 
 #[tokio::test]
 async fn bad_bodies_are_4xx_problems_naming_the_field_and_write_nothing() {
@@ -24,14 +12,20 @@ async fn bad_bodies_are_4xx_problems_naming_the_field_and_write_nothing() {
     let app = spawn_app(&db).await;
     let json = Some("application/json");
 
-    let body = problem(raw(&app, json, "{\"holder\": ").await, 400).await;
+    let body = app
+        .post_raw("/api/policies", json, "{\"holder\": ")
+        .fetch_problem(400)
+        .await;
     assert_eq!(body["type"], "urn:nfip:problem:malformed-request");
 
-    let body = problem(raw(&app, None, new_policy("Ada").to_string()).await, 415).await;
+    let unlabelled = app.post_raw("/api/policies", None, new_policy("Ada").to_string());
+    let body = unlabelled.fetch_problem(415).await;
     assert_eq!(body["type"], "urn:nfip:problem:unsupported-media-type");
 
     let huge = json!({"holder": "x".repeat(nfip_kit::service::BODY_LIMIT), "zipcode": "33139", "risk_score": 0.5});
-    problem(raw(&app, json, huge.to_string()).await, 413).await;
+    app.post_raw("/api/policies", json, huge.to_string())
+        .fetch_problem(413)
+        .await;
 
     let cases: [(Value, &str); 6] = [
         (json!({"zipcode": "33139", "risk_score": 0.5}), "/holder"),
@@ -57,7 +51,10 @@ async fn bad_bodies_are_4xx_problems_naming_the_field_and_write_nothing() {
         ),
     ];
     for (body, pointer) in cases {
-        let answer = problem(raw(&app, json, body.to_string()).await, 422).await;
+        let answer = app
+            .post_raw("/api/policies", json, body.to_string())
+            .fetch_problem(422)
+            .await;
         assert_eq!(
             answer["errors"][0]["pointer"], pointer,
             "{body} -> {answer}"
@@ -68,7 +65,10 @@ async fn bad_bodies_are_4xx_problems_naming_the_field_and_write_nothing() {
         "holder": " ", "contact": {"email": "nope", "phone": "555"},
         "zipcode": "3313", "risk_score": 1.5
     });
-    let answer = problem(raw(&app, json, every_rule.to_string()).await, 422).await;
+    let answer = app
+        .post_raw("/api/policies", json, every_rule.to_string())
+        .fetch_problem(422)
+        .await;
     let pointers: Vec<_> = answer["errors"]
         .as_array()
         .unwrap()

@@ -1,7 +1,6 @@
 use serde_json::Value;
 
-use crate::helpers::{new_policy, problem, spawn_app};
-use nfip_kit_test::Fetch;
+use crate::helpers::{Policies, new_policy, problem, spawn_app};
 
 nfip_kit_test::backend_tests! {
     async fn creates_then_reads_a_policy(db) {
@@ -45,37 +44,18 @@ nfip_kit_test::backend_tests! {
     async fn cancelling_is_idempotent(db) {
         let app = spawn_app(db).await;
         let id = app.create("Ada Lovelace").await["id"].as_str().unwrap().to_owned();
-        let url = format!("/api/policies/{id}/cancel");
-        let first: Value = app.post(&url, &Value::Null).await.json().await.unwrap();
-        assert_eq!(first["status"], "cancelled");
-        assert!(first["cancelled_at"].is_string());
-        let second = app.post(&url, &Value::Null).await;
-        assert_eq!(second.status(), 200);
-        assert_eq!(second.json::<Value>().await.unwrap(), first, "unchanged");
+        let cancelled = app.undone_twice(&format!("/api/policies/{id}/cancel")).await;
+        assert_eq!(cancelled["status"], "cancelled");
+        assert!(cancelled["cancelled_at"].is_string());
         let unknown = "0192f0c1-7d4e-7cc2-9a8e-2f1d2b9a4c11";
         problem(app.post(&format!("/api/policies/{unknown}/cancel"), &Value::Null).await, 404).await;
     }
 
     async fn an_idempotency_key_creates_once(db) {
         let app = spawn_app(db).await;
-        let send = |body: Value| {
-            let request = app
-                .http
-                .post(app.server.url("/api/policies"))
-                .header("idempotency-key", "purchase-1/policy")
-                .json(&body);
-            async move { request.fetch().await }
-        };
-        let first = send(new_policy("Ada Lovelace")).await;
-        assert_eq!(first.status(), 201);
-        assert!(first.headers().get("idempotent-replayed").is_none());
-        let first: Value = first.json().await.unwrap();
-        let again = send(new_policy("Ada Lovelace")).await;
-        assert_eq!(again.status(), 201);
-        assert_eq!(again.headers()["idempotent-replayed"], "true");
-        assert_eq!(again.json::<Value>().await.unwrap(), first);
-        let other = problem(send(new_policy("Grace Hopper")).await, 422).await;
-        assert_eq!(other["type"], "urn:nfip:problem:idempotency-key-reused");
+        let (policy, other) = (new_policy("Ada Lovelace"), new_policy("Grace Hopper"));
+        let (first, again) = app.made_once("/api/policies", &policy, &other).await;
+        assert_eq!(again, first);
         assert_eq!(app.stored().await, 1);
     }
 

@@ -49,7 +49,7 @@ async fn health_docs_and_request_ids() {
         36,
         "a UUID is generated when the caller sends none"
     );
-    app.ratings.db().close().await;
+    app.store.db().close().await;
     let body = problem(app.get("/readyz").await, 503).await;
     assert_eq!(body["type"], "urn:nfip:problem:unavailable");
 }

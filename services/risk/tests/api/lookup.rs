@@ -4,7 +4,11 @@ use serde_json::Value;
 
 use crate::helpers::{TestApp, problem, spawn_app};
 
-impl TestApp {
+trait Risk {
+    async fn risk(&self, zipcode: &str) -> Value;
+}
+
+impl Risk for TestApp {
     async fn risk(&self, zipcode: &str) -> Value {
         let response = self.get(&format!("/api/risk/{zipcode}")).await;
         assert_eq!(response.status(), 200, "{zipcode}");
@@ -92,12 +96,12 @@ nfip_kit_test::backend_tests! {
             flood_claims_10y: 0,
         };
         let imported = Provenance { source: Source::Imported, version: "fema.csv, imported 2026-11-25T10:00:00Z".into() };
-        app.ratings.replace_all(&[replacement], &imported).await.unwrap();
+        app.store.replace_all(&[replacement], &imported).await.unwrap();
         let body = app.risk("12345").await;
         assert_eq!((score(&body), &body["source"]), (0.05, &"imported".into()));
         assert_eq!(body["data_version"], "fema.csv, imported 2026-11-25T10:00:00Z");
         assert_eq!(app.risk("33139").await["source"], "model");
-        assert_eq!(app.ratings.count().await.unwrap(), 1);
+        assert_eq!(app.store.count().await.unwrap(), 1);
     }
 
     async fn replicas_starting_together_seed_the_table_once(db) {
@@ -109,10 +113,10 @@ nfip_kit_test::backend_tests! {
 
     async fn the_sample_is_seeded_once(db) {
         let app = spawn_app(db).await;
-        let seeded = app.ratings.count().await.unwrap();
+        let seeded = app.store.count().await.unwrap();
         assert!(seeded > 40);
-        assert_eq!(nfip_risk::seed_if_empty(&app.ratings).await.unwrap(), 0);
-        assert_eq!(app.ratings.count().await.unwrap(), seeded);
+        assert_eq!(nfip_risk::seed_if_empty(&app.store).await.unwrap(), 0);
+        assert_eq!(app.store.count().await.unwrap(), seeded);
     }
 }
 
