@@ -384,24 +384,19 @@ async fn the_gateway_calls_a_service_over_https_trusting_a_private_ca() {
         }
     };
 
-    let trusting = Gateway::build(gateway(Some(&ca))).await.unwrap();
-    let server = TestServer::spawn(trusting.router.clone()).await;
-    let answer = reqwest::Client::new()
-        .get(server.url("/risk/33139"))
-        .header("x-api-key", KEY)
-        .fetch()
-        .await;
+    // The gateway built with `settings`, and its answer to a risk lookup.
+    let lookup = async |settings| {
+        let gateway = Gateway::build(settings).await.unwrap();
+        let server = TestServer::spawn(gateway.router.clone()).await;
+        let request = reqwest::Client::new().get(server.url("/risk/33139"));
+        (request.header("x-api-key", KEY).fetch().await, gateway)
+    };
+    let (answer, trusting) = lookup(gateway(Some(&ca))).await;
     assert_eq!(answer.status(), 200);
     assert_eq!(json(answer).await["flood_zone"], "AE");
 
     // Without the CA, the service's certificate is not trusted: nothing is sent to it.
-    let doubting = Gateway::build(gateway(None)).await.unwrap();
-    let server = TestServer::spawn(doubting.router.clone()).await;
-    let answer = reqwest::Client::new()
-        .get(server.url("/risk/33139"))
-        .header("x-api-key", KEY)
-        .fetch()
-        .await;
+    let (answer, doubting) = lookup(gateway(None)).await;
     let refused = problem(answer, 503).await;
     assert_eq!(refused["upstream"], "risk");
     trusting.stop().await;

@@ -2,6 +2,7 @@
 
 use nfip_kit::db::Backend;
 use nfip_kit_test::{Fetch, TestDatabase};
+use nfip_policy::domain::NewPolicy;
 use serde_json::{Value, json};
 
 use crate::helpers::{Policies, new_policy, problem, spawn_app};
@@ -69,22 +70,14 @@ async fn bad_bodies_are_4xx_problems_naming_the_field_and_write_nothing() {
         .post_raw("/api/policies", json, every_rule.to_string())
         .fetch_problem(422)
         .await;
-    let pointers: Vec<_> = answer["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["pointer"].clone())
+    // Every rule the domain finds broken (its own test pins which, in order), each with its
+    // pointer and message.
+    let broken = NewPolicy::validate(" ", Some((Some("nope"), Some("555"))), "3313", 1.5);
+    let expected: Vec<_> = (broken.unwrap_err().into_iter())
+        .map(|p| json!({"pointer": p.pointer, "detail": p.message}))
         .collect();
-    assert_eq!(
-        pointers,
-        [
-            "/holder",
-            "/contact/email",
-            "/contact/phone",
-            "/zipcode",
-            "/risk_score"
-        ]
-    );
+    assert_eq!(expected.len(), 5, "every field broken");
+    assert_eq!(answer["errors"], json!(expected));
 
     app.http
         .post(app.server.url("/api/policies"))
