@@ -352,6 +352,24 @@ pub enum InsertError {
     Database(#[from] sqlx::Error),
 }
 
+/// A database failure beneath a request: a 500, its cause logged.
+impl From<sqlx::Error> for crate::Problem {
+    fn from(error: sqlx::Error) -> crate::Problem {
+        crate::Problem::internal(error)
+    }
+}
+
+impl From<InsertError> for crate::Problem {
+    fn from(error: InsertError) -> crate::Problem {
+        match error {
+            InsertError::KeyReused => crate::Problem::key_reused(
+                "the Idempotency-Key was already used for a different request",
+            ),
+            InsertError::Database(error) => error.into(),
+        }
+    }
+}
+
 impl InsertError {
     /// As a service's own error: `key_reused` for a reused key, the database error as is.
     pub fn or<E: From<sqlx::Error>>(self, key_reused: E) -> E {

@@ -9,8 +9,8 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::AppState;
-use crate::domain::{self, Message};
-use crate::error::{ApiError, NoNotification};
+use crate::domain::{self, Invalid, Message};
+use crate::error::{NoNotification, no_notification};
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -166,7 +166,7 @@ pub async fn create_notification(
     State(state): State<AppState>,
     idempotency_key: IdempotencyKey,
     Json(request): Json<CreateNotification>,
-) -> Result<Created<Notification>, ApiError> {
+) -> Result<Created<Notification>, Problem> {
     let channel = match request.channel {
         Channel::Email => domain::Channel::Email,
         Channel::Sms => domain::Channel::Sms,
@@ -178,7 +178,7 @@ pub async fn create_notification(
         &request.body,
         request.policy_id,
     )
-    .map_err(ApiError::Invalid)?;
+    .map_err(Invalid::problem)?;
     let canonical = serde_json::to_string(&request).expect("a request serializes");
     let idempotency = idempotency_key.0.map(|key| (key, canonical));
     let inserted = state
@@ -211,11 +211,11 @@ pub async fn create_notification(
 pub async fn get_notification(
     State(state): State<AppState>,
     Path(id): Path<Uuid>,
-) -> Result<Json<Notification>, ApiError> {
+) -> Result<Json<Notification>, Problem> {
     let notification = state
         .notifications
         .get(id)
         .await?
-        .ok_or(ApiError::NotFound(id))?;
+        .ok_or_else(|| no_notification(id))?;
     Ok(Json(notification.into()))
 }

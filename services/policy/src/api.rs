@@ -1,6 +1,5 @@
 //! The HTTP surface: handlers and the wire types they speak.
 
-use crate::error::NoPolicy;
 use axum::extract::State;
 use nfip_kit::BadId;
 use nfip_kit::{Created, IdempotencyKey, IdempotencyKeyHeader, Json, Path, Problem, Query};
@@ -10,8 +9,8 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::AppState;
-use crate::domain::{self, NewPolicy};
-use crate::error::ApiError;
+use crate::domain::{self, Invalid, NewPolicy};
+use crate::error::{NoPolicy, no_policy};
 
 /// How to reach the policy holder: an email, a phone number or both.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -199,7 +198,7 @@ pub async fn create_policy(
     State(state): State<AppState>,
     idempotency_key: IdempotencyKey,
     Json(request): Json<CreatePolicy>,
-) -> Result<Created<Policy>, ApiError> {
+) -> Result<Created<Policy>, Problem> {
     let contact = request
         .contact
         .as_ref()
@@ -210,7 +209,7 @@ pub async fn create_policy(
         &request.zipcode,
         request.risk_score,
     )
-    .map_err(ApiError::Invalid)?;
+    .map_err(Invalid::problem)?;
     let canonical = serde_json::to_string(&request).expect("a request serializes");
     let key = idempotency_key.0.as_deref();
     let (policy, replayed) = state
@@ -240,12 +239,8 @@ pub async fn create_policy(
 pub async fn get_policy(
     State(state): State<AppState>,
     Path(id): Path<Uuid>,
-) -> Result<Json<Policy>, ApiError> {
-    let policy = state
-        .policies
-        .get(id)
-        .await?
-        .ok_or(ApiError::NotFound(id))?;
+) -> Result<Json<Policy>, Problem> {
+    let policy = state.policies.get(id).await?.ok_or_else(|| no_policy(id))?;
     Ok(Json(policy.into()))
 }
 
@@ -267,29 +262,22 @@ pub async fn get_policy(
 pub async fn list_policies(
     State(state): State<AppState>,
     Query(query): Query<ListQuery>,
-) -> Result<Json<PolicyPage>, ApiError> {
+) -> Result<Json<PolicyPage>, Problem> {
     if query.holder.is_empty() {
-        return Err(ApiError::BadParameter(
-            "holder",
-            String::from("must not be empty"),
-        ));
+        return Err(Problem::invalid_parameter("holder", "must not be empty"));
     }
     let limit = query.limit.unwrap_or(20);
     if !(1..=100).contains(&limit) {
-        return Err(ApiError::BadParameter(
-            "limit",
-            format!("{limit} is not between 1 and 100"),
-        ));
+        let detail = format!("{limit} is not between 1 and 100");
+        return Err(Problem::invalid_parameter("limit", detail));
     }
     let after = query
         .cursor
         .as_deref()
         .map(|cursor| {
             Uuid::parse_str(cursor).map_err(|_| {
-                ApiError::BadParameter(
-                    "cursor",
-                    format!("`{cursor}` is not a cursor from this API"),
-                )
+                let detail = format!("`{cursor}` is not a cursor from this API");
+                Problem::invalid_parameter("cursor", detail)
             })
         })
         .transpose()?;
@@ -329,11 +317,11 @@ pub async fn list_policies(
 pub async fn cancel_policy(
     State(state): State<AppState>,
     Path(id): Path<Uuid>,
-) -> Result<Json<Policy>, ApiError> {
+) -> Result<Json<Policy>, Problem> {
     let policy = state
         .policies
         .cancel(id, nfip_kit::db::now())
         .await?
-        .ok_or(ApiError::NotFound(id))?;
+        .ok_or_else(|| no_policy(id))?;
     Ok(Json(policy.into()))
 }

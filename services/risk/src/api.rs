@@ -9,7 +9,6 @@ use crate::AppState;
 use crate::domain::{
     self, Assessment, FactorKind, FloodZone, Provenance, Source, ZipCode, ZipRating,
 };
-use crate::error::ApiError;
 use crate::model::{self, ZipLocation};
 
 /// The flood risk of one ZIP code, what it is made of, and where it comes from.
@@ -179,15 +178,16 @@ impl RiskAssessment {
 pub async fn get_risk(
     State(state): State<AppState>,
     Path(zipcode): Path<String>,
-) -> Result<Json<RiskAssessment>, ApiError> {
-    let zipcode = ZipCode::parse(&zipcode).map_err(ApiError::MalformedZip)?;
+) -> Result<Json<RiskAssessment>, Problem> {
+    let zipcode =
+        ZipCode::parse(&zipcode).map_err(|detail| Problem::invalid_parameter("zipcode", detail))?;
     if let Some((rating, provenance)) = state.ratings.get(&zipcode).await? {
         return Ok(Json(RiskAssessment::from_table(rating, provenance)));
     }
     let place = state
         .locations
         .get(&zipcode)
-        .ok_or(ApiError::UnknownZip(zipcode))?;
+        .ok_or_else(|| Problem::not_found(format!("{zipcode} is not a U.S. ZIP code in use")))?;
     Ok(Json(RiskAssessment::from_model(
         place,
         state.locations.version(),

@@ -3,7 +3,6 @@
 pub mod api;
 pub mod config;
 pub mod domain;
-pub mod error;
 pub mod model;
 pub mod ratings_csv;
 pub mod store;
