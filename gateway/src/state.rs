@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use axum::extract::FromRef;
 use nfip_kit::auth::Callers;
+use nfip_kit::serve::read_setting_file;
 use tokio::sync::Notify;
 
 use crate::clients::RateLimit;
@@ -79,14 +80,8 @@ impl Settings {
         let positive = |name: &str, value: u32| {
             NonZeroU32::new(value).ok_or_else(|| format!("{name} must be at least 1"))
         };
-        let upstream_ca_pem = cli
-            .upstream_ca_file
-            .as_ref()
-            .map(|file| {
-                std::fs::read(file)
-                    .map_err(|e| format!("cannot read UPSTREAM_CA_FILE {}: {e}", file.display()))
-            })
-            .transpose()?;
+        let upstream_ca_pem =
+            read_setting_file("UPSTREAM_CA_FILE", cli.upstream_ca_file.as_deref())?;
         let web = crate::web::site(cli.web_dir.as_deref(), cli.web_api_key.as_deref(), &clients)?;
         Ok(Settings {
             database_url: cli.database_url.clone(),

@@ -510,3 +510,15 @@ pub async fn run(name: &str, addr: SocketAddr, app: Router, limits: Limits) -> R
     tracing::info!("{name} stopped");
     Ok(())
 }
+
+/// The contents of the file a setting names, if it names one; what could not be read says
+/// which setting named it, for the exit line.
+pub fn read_setting_file(
+    setting: &str,
+    file: Option<&std::path::Path>,
+) -> Result<Option<Vec<u8>>, String> {
+    let read = |file: &std::path::Path| {
+        std::fs::read(file).map_err(|e| format!("cannot read {setting} {}: {e}", file.display()))
+    };
+    file.map(read).transpose()
+}

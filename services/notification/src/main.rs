@@ -15,20 +15,13 @@ async fn run(cli: Cli) -> Result<(), String> {
     let outbox = Outbox::new(&cli.outbox_dir, Clone::clone(&from));
     let channel: Arc<dyn Deliver> = match &cli.smtp_host {
         Some(host) => {
-            let ca_pem = cli
-                .smtp_ca_file
-                .as_ref()
-                .map(|file| {
-                    std::fs::read(file)
-                        .map_err(|e| format!("cannot read SMTP_CA_FILE {}: {e}", file.display()))
-                })
-                .transpose()?;
+            let ca_file = cli.smtp_ca_file.as_deref();
             let relay = Relay {
                 host: host.clone(),
                 port: cli.smtp_port,
                 security: cli.smtp_tls,
                 credentials: cli.smtp_username.clone().zip(cli.smtp_password.clone()),
-                ca_pem,
+                ca_pem: nfip_kit::serve::read_setting_file("SMTP_CA_FILE", ca_file)?,
             };
             tracing::info!(
                 "email goes through SMTP at {host}:{} ({:?}{}); SMS to the outbox folder {}",
