@@ -482,6 +482,23 @@ impl<S> std::ops::Deref for TestApp<S> {
     }
 }
 
+/// Runs `work` as another process would: on a thread of its own, in a runtime of its own.
+/// For processes sharing one SQLite file: SQLite makes a writer wait for the write lock by
+/// blocking its thread, which in a shared runtime could be the thread the lock's holder needs.
+pub fn as_a_process<F>(work: F) -> std::thread::JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        runtime.block_on(work)
+    })
+}
+
 /// Rows in `from` (a table, and a `WHERE` if wanted), counted directly in the database.
 pub async fn count_rows(db: &nfip_kit::Db, from: &str) -> i64 {
     nfip_kit::db::query(format!("SELECT COUNT(*) AS n FROM {from}"))

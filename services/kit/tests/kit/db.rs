@@ -112,6 +112,40 @@ async fn replicas_starting_at_once_migrate_once() {
     }
 }
 
+/// Processes opening one SQLite file at once, each writing as soon as it is open (replicas of
+/// one service starting together, or a service and its `import`): each migrates in turn, and
+/// every write waits its turn instead of failing with "database is locked".
+#[tokio::test]
+async fn processes_opening_one_sqlite_file_at_once_all_write() {
+    for _ in 0..20 {
+        let database = TestDatabase::create(Backend::Sqlite).await;
+        let processes: Vec<_> = (0..4_i64)
+            .map(|i| {
+                let url = database.url.clone();
+                nfip_kit_test::as_a_process(async move {
+                    let db = Db::connect(&url, ITEMS)
+                        .await
+                        .expect("the process opens it");
+                    let mut tx = db.begin_write().await.expect("the write begins");
+                    query("INSERT INTO items (id, name) VALUES ($1, 'x')")
+                        .bind(i)
+                        .execute(&mut tx)
+                        .await
+                        .expect("the row is written");
+                    tx.commit().await.expect("the write commits");
+                    db.close().await;
+                })
+            })
+            .collect();
+        for process in processes {
+            process.join().expect("the process ends well");
+        }
+        let db = Db::connect(&database.url, ITEMS).await.unwrap();
+        assert_eq!(count(&db).await, 4);
+        db.close().await;
+    }
+}
+
 #[tokio::test]
 async fn the_postgres_pool_size_is_configurable() {
     let database = TestDatabase::create(Backend::Postgres).await;
