@@ -25,7 +25,8 @@ pub const MIGRATIONS: &[Migration] = nfip_kit::migrations!(
     "../../migrations",
     "0001_purchases.sql" => "purchase journal",
     "0002_client_scoped_journal.sql" => "client-scoped journal and ownership",
-    "0003_ownership_and_retention.sql" => "ownership apart from the journal, indexes for the worker and pruning",
+    "0003_ownership_and_retention.sql" =>
+        "ownership apart from the journal, indexes for the worker and pruning",
     "0004_sold_ids_indexed_once_sold.sql" => "sold ids indexed once sold",
 );
 

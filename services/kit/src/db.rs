@@ -42,7 +42,8 @@ impl Backend {
     }
 }
 
-/// A schema migration, embedded in the binary with `include_str!`; see [`migrations!`](crate::migrations).
+/// A schema migration, embedded in the binary with `include_str!`: see
+/// [`migrations!`](crate::migrations).
 #[derive(Debug, Clone, Copy)]
 pub struct Migration {
     pub version: i64,

@@ -1,6 +1,6 @@
 //! The database: on PostgreSQL, replicas migrating at once and the pool size; on SQLite, group
 //! commit (writes committed together, each answered once committed, a failure undoing only its
-//! own write).
+//! own write) and processes opening one file at once.
 
 use nfip_kit::db::{Backend, Db, DbArgs, Migration, query};
 use nfip_kit_test::TestDatabase;
