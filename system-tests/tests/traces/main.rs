@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::body::Bytes;
-use nfip_kit_test::{CALLER_KEY, ServiceProcess, TestDatabase, eventually};
+use nfip_kit_test::{CALLER_KEY, Fetch, ServiceProcess, TestDatabase, eventually};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::any_value::Value;
 use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
@@ -158,9 +158,8 @@ async fn one_purchase_is_one_trace_across_the_five_processes() {
             "user": "Ada Lovelace",
             "contact": {"email": "ada@example.org"}
         }))
-        .send()
-        .await
-        .unwrap();
+        .fetch()
+        .await;
     assert_eq!(answer.status(), 201, "{}", answer.text().await.unwrap());
 
     // Each process exports its spans within a batch delay of finishing them.

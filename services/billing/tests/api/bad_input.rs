@@ -93,6 +93,8 @@ async fn bad_payments_paths_and_methods_are_problems_and_charge_nothing() {
     .await;
     problem(app.get("/api/invoices/12").await, 400).await;
     problem(app.get("/api/invoice").await, 404).await;
-    app.http.put(app.server.url(&pay)).fetch_problem(405).await;
+    app.request(reqwest::Method::PUT, &pay)
+        .fetch_problem(405)
+        .await;
     assert_eq!(app.count("payments").await, 0);
 }

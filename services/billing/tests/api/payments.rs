@@ -46,9 +46,7 @@ nfip_kit_test::backend_tests! {
         let tasks: Vec<_> = keys
             .into_iter()
             .map(|key| {
-                let request = app
-                    .http
-                    .post(app.server.url(&format!("/api/invoices/{invoice}/payments")))
+                let request = app.request(reqwest::Method::POST, &format!("/api/invoices/{invoice}/payments"))
                     .header("idempotency-key", key)
                     .json(&serde_json::json!({"card_number": "4242424242424242"}));
                 tokio::spawn(async move { request.fetch().await.status().as_u16() })

@@ -10,14 +10,9 @@ use crate::helpers::{FAST_RETRY, Flaky, problem, spawn_app};
 async fn bad_notifications_are_4xx_problems_and_queue_nothing() {
     let db = TestDatabase::create(Backend::Sqlite).await;
     let app = spawn_app(&db, Flaky::new(0, true), FAST_RETRY).await;
-    let url = app.server.url("/api/notifications");
-    let raw = |content_type: &'static str, body: String| {
-        let request = app
-            .http
-            .post(&url)
-            .header("content-type", content_type)
-            .body(body);
-        async move { request.fetch().await }
+    let raw = |content_type, body: String| {
+        app.post_raw("/api/notifications", Some(content_type), body)
+            .fetch()
     };
     problem(
         raw("application/json", "{\"channel\": \"email\",".into()).await,
@@ -76,7 +71,8 @@ async fn bad_notifications_are_4xx_problems_and_queue_nothing() {
     )
     .await;
     problem(app.get("/api/notification").await, 404).await;
-    app.http.delete(&url).fetch_problem(405).await;
+    let delete = app.request(reqwest::Method::DELETE, "/api/notifications");
+    delete.fetch_problem(405).await;
 }
 
 /// Found by Schemathesis: a body its schema accepts must not be refused as too large, however
@@ -98,10 +94,7 @@ async fn the_largest_valid_notification_fits_under_the_body_limit() {
         wave.repeat(20_000),
     );
     let response = app
-        .http
-        .post(app.server.url("/api/notifications"))
-        .header("content-type", "application/json")
-        .body(body)
+        .post_raw("/api/notifications", Some("application/json"), body)
         .fetch()
         .await;
     assert_eq!(response.status(), 202, "{}", response.text().await.unwrap());

@@ -79,8 +79,7 @@ async fn bad_bodies_are_4xx_problems_naming_the_field_and_write_nothing() {
     assert_eq!(expected.len(), 5, "every field broken");
     assert_eq!(answer["errors"], json!(expected));
 
-    app.http
-        .post(app.server.url("/api/policies"))
+    app.request(reqwest::Method::POST, "/api/policies")
         .header("idempotency-key", "")
         .json(&new_policy("Ada"))
         .fetch_problem(400)
@@ -116,8 +115,7 @@ async fn bad_paths_queries_routes_and_methods_are_problems() {
         problem(app.get(&format!("/api/policies?{query}")).await, 400).await;
     }
     problem(app.get("/api/nope").await, 404).await;
-    app.http
-        .delete(app.server.url("/api/policies"))
+    app.request(reqwest::Method::DELETE, "/api/policies")
         .fetch_problem(405)
         .await;
 }

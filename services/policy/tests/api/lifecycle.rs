@@ -62,8 +62,7 @@ nfip_kit_test::backend_tests! {
     async fn concurrent_retries_with_one_key_create_one_policy(db) {
         let app = spawn_app(db).await;
         let requests = (0..20).map(|_| {
-            app.http
-                .post(app.server.url("/api/policies"))
+            app.request(reqwest::Method::POST, "/api/policies")
                 .header("idempotency-key", "same-key")
                 .json(&new_policy("Ada Lovelace"))
                 .send()

@@ -3,6 +3,7 @@
 use std::process::Stdio;
 use std::time::Duration;
 
+use nfip_kit_test::Fetch;
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, BufReader, Lines};
 use tokio::process::{ChildStderr, Command};
@@ -69,9 +70,8 @@ async fn json_lines_carry_the_request_id_trace_and_span() {
             "traceparent",
             "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
         )
-        .send()
-        .await
-        .unwrap();
+        .fetch()
+        .await;
     assert_eq!(answer.status(), 404);
     let logged = next_json(&mut lines, |line| line["span"]["id"] == "json-log-1").await;
     assert_eq!(logged["span"]["trace"], "4bf92f3577b34da6a3ce929d0e0e4736");

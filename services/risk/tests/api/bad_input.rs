@@ -1,7 +1,7 @@
 //! Each class of bad input gets a 4xx problem that names it; never a 5xx.
 
 use nfip_kit::db::Backend;
-use nfip_kit_test::TestDatabase;
+use nfip_kit_test::{Fetch, TestDatabase};
 
 use crate::helpers::{problem, spawn_app};
 
@@ -23,12 +23,10 @@ async fn unknown_routes_and_methods_are_problems() {
     let body = problem(app.get("/api/risks/33139").await, 404).await;
     assert_eq!(body["detail"], "no route for /api/risks/33139");
     let response = app
-        .http
-        .post(app.server.url("/api/risk/33139"))
+        .request(reqwest::Method::POST, "/api/risk/33139")
         .json(&serde_json::json!({}))
-        .send()
-        .await
-        .unwrap();
+        .fetch()
+        .await;
     let body = problem(response, 405).await;
     assert_eq!(body["type"], "urn:nfip:problem:method-not-allowed");
 }

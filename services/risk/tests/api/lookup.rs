@@ -3,6 +3,7 @@ use nfip_risk::ratings_csv::SAMPLE_VERSION;
 use serde_json::Value;
 
 use crate::helpers::{TestApp, problem, spawn_app};
+use nfip_kit_test::Fetch;
 
 trait Risk {
     async fn risk(&self, zipcode: &str) -> Value;
@@ -71,13 +72,10 @@ nfip_kit_test::backend_tests! {
 
     async fn five_digits_that_are_no_zip_code_are_a_404_problem(db) {
         let app = spawn_app(db).await;
-        let response = app
-            .http
-            .get(app.server.url("/api/risk/00000"))
+        let response = app.request(reqwest::Method::GET, "/api/risk/00000")
             .header("x-request-id", "lookup-404")
-            .send()
-            .await
-            .unwrap();
+            .fetch()
+            .await;
         assert_eq!(response.headers()["x-request-id"], "lookup-404");
         let body = problem(response, 404).await;
         assert_eq!(body["type"], "urn:nfip:problem:not-found");

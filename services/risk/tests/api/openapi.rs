@@ -1,7 +1,7 @@
 //! The committed spec is what the code generates and what the service serves.
 
 use nfip_kit::db::Backend;
-use nfip_kit_test::TestDatabase;
+use nfip_kit_test::{Fetch, TestDatabase};
 
 use crate::helpers::spawn_app;
 
@@ -57,9 +57,8 @@ async fn browsers_on_allowed_origins_only_may_call_the_api() {
     let answer = http
         .get(closed.url("/api/risk/33139"))
         .header("origin", "http://127.0.0.1:8080")
-        .send()
-        .await
-        .unwrap();
+        .fetch()
+        .await;
     assert!(
         answer
             .headers()
