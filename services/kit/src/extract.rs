@@ -46,6 +46,10 @@ where
 
 /// Deserializes a JSON document, turning each failure into the problem a client should see.
 pub fn from_json_slice<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
+    // A body that fits is read once; only a refused one is read again, to say why.
+    if let Ok(value) = serde_json::from_slice(bytes) {
+        return Ok(value);
+    }
     // Syntax first, so a broken document is a 400 even where its start already mistypes a field.
     serde_json::from_slice::<serde::de::IgnoredAny>(bytes).map_err(|error| {
         Problem::new(ProblemType::MALFORMED_REQUEST)
