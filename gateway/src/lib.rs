@@ -21,6 +21,7 @@ use axum::routing::get;
 use axum::{Extension, Router};
 use nfip_kit::auth::{self, Authenticator, Presented};
 use tokio::sync::Notify;
+use tower::ServiceBuilder;
 use utoipa_swagger_ui::Url;
 
 use docs::{SERVICE_SPECS, ops_routes, public_routes, service_spec};
@@ -38,9 +39,12 @@ pub fn app(state: AppState) -> Router {
         how: Presented::ApiKeyOrBearer,
     };
     let limiter = clients::Limiter::new(state.settings.rate_limit);
+    // As one layer, so one box around each route (see `nfip_kit::service::app_with_docs`).
+    let guarded = ServiceBuilder::new()
+        .layer(middleware::from_fn_with_state(authenticator, auth::require))
+        .layer(middleware::from_fn_with_state(limiter, clients::rate_limit));
     let api = public_routes()
-        .route_layer(middleware::from_fn_with_state(limiter, clients::rate_limit))
-        .route_layer(middleware::from_fn_with_state(authenticator, auth::require))
+        .route_layer(guarded)
         .merge(ops_routes())
         .route("/specs/{file}", get(service_spec))
         .route("/", get(web::page))
@@ -55,7 +59,8 @@ pub fn app(state: AppState) -> Router {
         })
         .collect();
     let db = state.journal.db().clone();
-    nfip_kit::service::app_with_docs(api, state, db, specs).layer(Extension(metrics::purchases()))
+    let app = nfip_kit::service::app_with_docs(api, state, db, specs);
+    nfip_kit::service::around(app, Extension(metrics::purchases()))
 }
 
 /// The gateway: its HTTP app, and the follow-up worker running beside it.

@@ -35,6 +35,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
+use tower::ServiceBuilder;
 
 use crate::bare::ProblemIo;
 use crate::health::Draining;
@@ -140,9 +141,12 @@ pub async fn serve(
 ) {
     raise_open_file_limit();
     let draining = Draining::default();
-    let app = app
-        .layer(Extension(draining.clone()))
-        .layer(middleware::from_fn_with_state(limits, guard));
+    let app = crate::service::around(
+        app,
+        ServiceBuilder::new()
+            .layer(middleware::from_fn_with_state(limits, guard))
+            .layer(Extension(draining.clone())),
+    );
     let shutdown = async {
         shutdown.await;
         draining.start();
@@ -154,7 +158,7 @@ pub async fn serve(
             tokio::time::sleep(limits.shutdown_delay).await;
         }
     };
-    let reserve_app = app.clone().layer(middleware::from_fn(health_only));
+    let reserve_app = crate::service::around(app.clone(), middleware::from_fn(health_only));
     let regular = Arc::new(Semaphore::new(limits.max_connections));
     let reserve = Arc::new(Semaphore::new(RESERVE));
     let mut builder = http1::Builder::new();

@@ -52,7 +52,8 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 /// [`delivery::Worker`]'s job, started beside it.
 pub fn app(state: AppState, callers: Callers) -> Router {
     let db = state.notifications.db().clone();
-    nfip_kit::service::app(api(), state, db, callers).layer(Extension(queue_gauge()))
+    let app = nfip_kit::service::app(api(), state, db, callers);
+    nfip_kit::service::around(app, Extension(queue_gauge()))
 }
 
 /// `nfip_notifications_queued`: notifications waiting for delivery, when Prometheus scrapes;
