@@ -111,6 +111,10 @@ scale-test:
     cargo build --locked -p nfip-gateway -p nfip-risk -p nfip-policy -p nfip-billing -p nfip-notification
     python3 tools/scale/scale.py
 
+# Instructions per purchase of each process, counted by callgrind (stable where times on a shared machine are not): release builds, the stack on fresh SQLite files, wrk at 4 connections for SECONDS.
+bench-instructions SECONDS="20":
+    scripts/bench-instructions {{ SECONDS }}
+
 # GET /api/risk/{zipcode} of BASE (default HEAD) against the working tree's, release builds in one run: start-up, RSS, binary size, throughput, p50/p99/p99.9.
 bench-risk BASE="HEAD":
     scripts/bench-risk-lookup {{ BASE }}
