@@ -46,7 +46,9 @@ nfip_kit_test::backend_tests! {
         let tasks: Vec<_> = keys
             .into_iter()
             .map(|key| {
-                let request = app.request(reqwest::Method::POST, &format!("/api/invoices/{invoice}/payments"))
+                let path = format!("/api/invoices/{invoice}/payments");
+                let request = app
+                    .request(reqwest::Method::POST, &path)
                     .header("idempotency-key", key)
                     .json(&serde_json::json!({"card_number": "4242424242424242"}));
                 tokio::spawn(async move { request.fetch().await.status().as_u16() })

@@ -72,7 +72,8 @@ nfip_kit_test::backend_tests! {
 
     async fn five_digits_that_are_no_zip_code_are_a_404_problem(db) {
         let app = spawn_app(db).await;
-        let response = app.request(reqwest::Method::GET, "/api/risk/00000")
+        let response = app
+            .request(reqwest::Method::GET, "/api/risk/00000")
             .header("x-request-id", "lookup-404")
             .fetch()
             .await;
