@@ -28,6 +28,8 @@ pub const MIGRATIONS: &[Migration] = nfip_kit::migrations!(
     "0003_ownership_and_retention.sql" =>
         "ownership apart from the journal, indexes for the worker and pruning",
     "0004_sold_ids_indexed_once_sold.sql" => "sold ids indexed once sold",
+    "0005_only_undoable_purchases_indexed_by_state.sql" =>
+        "only undoable purchases indexed by state",
 );
 
 /// A purchase: the client that made it and its Idempotency-Key (or a generated one).
