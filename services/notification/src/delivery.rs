@@ -149,22 +149,24 @@ impl Deliver for Outbox {
 /// lines starting with `From ` quoted as `>From `, then a blank line.
 fn mbox_entry(from: &Mailbox, notification: &Notification) -> Result<Vec<u8>, DeliveryError> {
     let message = email(from, notification)?.formatted();
-    let text = String::from_utf8_lossy(&message).replace("\r\n", "\n");
     let asctime = time::OffsetDateTime::now_utc()
         .format(time::macros::format_description!(
             "[weekday repr:short] [month repr:short] [day padding:space] [hour]:[minute]:[second] [year]"
         ))
         .unwrap_or_default();
-    let mut entry = format!("From {} {asctime}\n", from.email);
-    for line in text.lines() {
-        if line.starts_with("From ") {
-            entry.push('>');
+    let mut entry = format!("From {} {asctime}\n", from.email).into_bytes();
+    entry.reserve(message.len() + 16);
+    for line in message.split_inclusive(|&b| b == b'\n') {
+        let line = line.strip_suffix(b"\n").unwrap_or(line);
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.starts_with(b"From ") {
+            entry.push(b'>');
         }
-        entry.push_str(line);
-        entry.push('\n');
+        entry.extend_from_slice(line);
+        entry.push(b'\n');
     }
-    entry.push('\n');
-    Ok(entry.into_bytes())
+    entry.push(b'\n');
+    Ok(entry)
 }
 
 /// How the connection to the SMTP relay is secured.
@@ -286,13 +288,15 @@ impl Deliver for Smtp {
 
 fn email(from: &Mailbox, notification: &Notification) -> Result<lettre::Message, DeliveryError> {
     let message = &notification.message;
-    let to: Mailbox = message
+    // A bare address (the API takes no display name), parsed as one: lettre's parser of
+    // mailboxes (`Name <address>`) costs several times as much.
+    let to: lettre::Address = message
         .to
         .parse()
         .map_err(|error| DeliveryError::permanent(format!("bad recipient: {error}")))?;
     lettre::Message::builder()
         .from(from.clone())
-        .to(to)
+        .to(Mailbox::new(None, to))
         .subject(message.subject.clone().unwrap_or_default())
         .message_id(Some(format!("<{}@nfip.invalid>", notification.id)))
         .header(ContentType::TEXT_PLAIN)
@@ -691,4 +695,42 @@ async fn attempt(
 fn jitter() -> f64 {
     let bits = uuid::Uuid::new_v4().as_u128() as u64;
     (bits >> 11) as f64 / (1u64 << 53) as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Status;
+
+    #[test]
+    fn an_mbox_entry_has_lf_line_ends_and_quotes_from_lines() {
+        let now = nfip_kit::db::now();
+        let notification = Notification {
+            id: Uuid::now_v7(),
+            message: Message {
+                channel: Channel::Email,
+                to: String::from("ada@example.org"),
+                subject: Some(String::from("Your policy")),
+                body: String::from("Dear Ada,\r\nFrom now on you are covered.\nFrom: us"),
+                policy_id: None,
+            },
+            status: Status::Queued,
+            attempts: 0,
+            last_error: None,
+            next_attempt_at: now,
+            created_at: now,
+            sent_at: None,
+        };
+        let from: Mailbox = "nfip <no-reply@nfip.invalid>".parse().unwrap();
+        let entry = String::from_utf8(mbox_entry(&from, &notification).unwrap()).unwrap();
+        assert!(entry.starts_with("From no-reply@nfip.invalid "), "{entry}");
+        assert!(!entry.contains('\r'), "{entry}");
+        assert!(entry.contains("\nTo: ada@example.org\n"), "{entry}");
+        assert!(
+            entry.contains("\n>From now on you are covered.\nFrom: us\n"),
+            "{entry}"
+        );
+        assert!(entry.ends_with("From: us\n\n"), "{entry}");
+        assert_eq!(entry.matches("\nFrom ").count(), 0, "{entry}");
+    }
 }
