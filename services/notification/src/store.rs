@@ -12,7 +12,26 @@ use crate::domain::{Channel, Message, Notification, Status};
 pub const MIGRATIONS: &[Migration] = nfip_kit::migrations!(
     "../migrations",
     "0001_notifications.sql" => "notifications",
+    "0002_only_queued_notifications_indexed.sql" => "only queued notifications indexed",
 );
+
+/// Takes up to `limit` queued notifications due by `$1`, leasing them until `$2`.
+fn claim_due_sql(limit: u32) -> String {
+    // The outer conditions are checked again against a row a concurrent claim just updated,
+    // so two workers never hold the same notification. The limit is written into the SQL:
+    // SQLite prepares a statement anew each time a bound LIMIT is bound.
+    format!(
+        "UPDATE notifications SET next_attempt_at = $2 \
+         WHERE status = 'queued' AND next_attempt_at <= $1 AND id IN (\
+             SELECT id FROM notifications WHERE status = 'queued' AND next_attempt_at <= $1 \
+             ORDER BY next_attempt_at LIMIT {limit}) \
+         RETURNING {COLUMNS}"
+    )
+}
+
+/// When the earliest queued notification falls due.
+const NEXT_DUE: &str =
+    "SELECT MIN(next_attempt_at) AS next FROM notifications WHERE status = 'queued'";
 
 const COLUMNS: &str = "id, channel, recipient, subject, body, policy_id, status, attempts, \
                        last_error, next_attempt_at, created_at, sent_at";
@@ -96,30 +115,19 @@ impl NotificationStore {
         lease_until: OffsetDateTime,
         limit: u32,
     ) -> Result<Vec<Notification>, sqlx::Error> {
-        // The outer conditions are checked again against a row a concurrent claim just
-        // updated, so two workers never hold the same notification. The limit is written into
-        // the SQL: SQLite prepares a statement anew each time a bound LIMIT is bound.
-        nfip_kit::db::query(format!(
-            "UPDATE notifications SET next_attempt_at = $2 \
-             WHERE status = 'queued' AND next_attempt_at <= $1 AND id IN (\
-                 SELECT id FROM notifications WHERE status = 'queued' AND next_attempt_at <= $1 \
-                 ORDER BY next_attempt_at LIMIT {limit}) \
-             RETURNING {COLUMNS}"
-        ))
-        .bind(db::timestamp(now))
-        .bind(db::timestamp(lease_until))
-        .fetch_all_as(&self.db, notification_from)
-        .await
+        nfip_kit::db::query(claim_due_sql(limit))
+            .bind(db::timestamp(now))
+            .bind(db::timestamp(lease_until))
+            .fetch_all_as(&self.db, notification_from)
+            .await
     }
 
     /// When the next queued notification is due, if any.
     pub async fn next_due(&self) -> Result<Option<OffsetDateTime>, sqlx::Error> {
-        let next: Option<String> = nfip_kit::db::query(
-            "SELECT MIN(next_attempt_at) AS next FROM notifications WHERE status = 'queued'",
-        )
-        .fetch_one(&self.db)
-        .await?
-        .try_get("next")?;
+        let next: Option<String> = nfip_kit::db::query(NEXT_DUE)
+            .fetch_one(&self.db)
+            .await?
+            .try_get("next")?;
         next.as_deref().map(db::parse_timestamp).transpose()
     }
 
@@ -219,4 +227,44 @@ fn notification_from(row: &AnyRow) -> Result<Notification, sqlx::Error> {
         created_at: db::parse_timestamp(&row.try_get::<String, _>("created_at")?)?,
         sent_at: sent_at.as_deref().map(db::parse_timestamp).transpose()?,
     })
+}
+
+#[cfg(test)]
+mod plans {
+    use nfip_kit::db::Backend;
+
+    use super::{NEXT_DUE, NotificationStore, claim_due_sql};
+
+    nfip_kit_test::backend_tests! {
+        /// However many notifications were ever sent, the worker's claim and its look at the
+        /// queue read the queue's index (which holds only what is queued), never the table.
+        async fn the_queue_is_read_through_its_index(db) {
+            let store = NotificationStore::connect(&db.url).await.unwrap();
+            // One transaction: one connection, so the setting holds for every query.
+            let mut connection = store.db().begin_write().await.unwrap();
+            let (explain, full_scan) = match db.backend {
+                Backend::Sqlite => ("EXPLAIN QUERY PLAN", "SCAN notifications"),
+                Backend::Postgres => {
+                    nfip_kit::db::query("SET enable_seqscan = off").execute(&mut connection).await.unwrap();
+                    ("EXPLAIN", "Seq Scan")
+                }
+            };
+            for sql in [claim_due_sql(16), NEXT_DUE.to_owned()] {
+                let sql = sql
+                    .replace("$2", "'2026-11-25T10:00:00.000000Z'")
+                    .replace("$1", "'2026-11-25T09:00:00.000000Z'");
+                let rows = nfip_kit::db::query(format!("{explain} {sql}"))
+                    .fetch_all(&mut connection)
+                    .await
+                    .unwrap();
+                let plan: Vec<String> = rows
+                    .iter()
+                    .map(|row| row.try_get::<String, _>(row.len() - 1).unwrap())
+                    .collect();
+                let plan = plan.join("\n");
+                assert!(!plan.contains(full_scan), "{sql}\n{plan}");
+                assert!(plan.contains("notifications_due"), "{sql} should use notifications_due:\n{plan}");
+            }
+        }
+    }
 }
