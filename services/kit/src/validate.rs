@@ -104,12 +104,22 @@ pub fn text(value: &str, max: usize, multiline: bool) -> Result<String, String> 
         return Err(String::from("must not be empty"));
     }
     // As sent, like the schema's maxLength: spaces around the text count too.
-    if value.chars().count() > max {
+    let ascii = value.is_ascii();
+    let length = if ascii {
+        value.len()
+    } else {
+        value.chars().count()
+    };
+    if length > max {
         return Err(format!("must be at most {max} characters"));
     }
     let allowed = |c: char| !c.is_control() || (multiline && (c == '\n' || c == '\t' || c == '\r'));
     if !trimmed.chars().all(allowed) {
         return Err(String::from("must not contain control characters"));
+    }
+    // Every invisible character is outside ASCII.
+    if ascii {
+        return Ok(trimmed.to_owned());
     }
     if let Some(c) = trimmed.chars().find(|&c| is_invisible(c)) {
         return Err(format!(
@@ -183,6 +193,10 @@ mod tests {
         let padded = format!("    {}", "*".repeat(200));
         assert!(text(&padded, 200, false).is_err());
         assert!(text(&"*".repeat(200), 200, false).is_ok());
+        // Characters, not bytes, outside ASCII too.
+        assert!(text(&"é".repeat(5), 5, false).is_ok());
+        assert!(text(&"é".repeat(6), 5, false).is_err());
+        assert!(text("a\u{7f}b", 5, false).is_err());
         assert!(text("a\u{0}b", 5, false).is_err());
         assert!(text("a\nb", 5, false).is_err());
         assert!(text("a\nb", 5, true).is_ok());
