@@ -263,7 +263,10 @@ mod plans {
                     .collect();
                 let plan = plan.join("\n");
                 assert!(!plan.contains(full_scan), "{sql}\n{plan}");
-                assert!(plan.contains("notifications_due"), "{sql} should use notifications_due:\n{plan}");
+                assert!(
+                    plan.contains("notifications_due"),
+                    "{sql} should use notifications_due:\n{plan}"
+                );
             }
         }
     }
